@@ -1,0 +1,99 @@
+"""The `rnnviz` command. Headless subcommands never import Qt; the window is imported lazily."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+SUBCOMMANDS = ("trace", "presets", "train", "bench", "screenshot", "gui")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad option as one line and exit code 2."""
+
+    def error(self, message: str):  # noqa: D401 - argparse API
+        print(f"rnnviz: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="rnnviz", description="Step through a recurrent network and see its shapes, activations and gradients.")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    gui = sub.add_parser("gui", help="open the debugger window (the default)")
+    gui.add_argument("file", nargs="?", help="a saved trace (.npz) to browse, read-only")
+    gui.add_argument("--preset", help="preset to open (default: seed-rnn)")
+
+    trace = sub.add_parser("trace", help="run a preset headless and print its tensors per timestep")
+    trace.add_argument("--preset", default="seed-rnn")
+    trace.add_argument("--spec", help="a spec JSON file instead of a preset")
+    trace.add_argument("-o", "--output", help="write the trace to this .npz file")
+
+    sub.add_parser("presets", help="list the presets, one line each")
+
+    train = sub.add_parser("train", help="train a character model headless")
+    train.add_argument("--preset", default="char-hello")
+    train.add_argument("--model", choices=("tutorial", "rnn", "gru", "lstm"), default="tutorial")
+    train.add_argument("--text", help="training text (default: the preset's)")
+    train.add_argument("--text-file", help="read the training text from this .txt file")
+    train.add_argument("--epochs", type=int, default=200)
+    train.add_argument("--lr", type=float, default=None)
+    train.add_argument("--optimizer", choices=("sgd", "adam"), default=None)
+    train.add_argument("--hidden-size", type=int, default=None)
+    train.add_argument("--seq-length", type=int, default=None)
+    train.add_argument("--clip", type=float, default=None, help="clip the gradient norm to this value")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--sample-prefix", default="h")
+    train.add_argument("-o", "--output", help="write the training history to this .npz file")
+
+    bench = sub.add_parser("bench", help="print a benchmark table")
+    bench.add_argument("target", choices=("engine", "gui"))
+    bench.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    bench.add_argument("--repeats", type=int, default=None)
+    bench.add_argument("--quick", action="store_true", help="small sizes only (a smoke run)")
+
+    shot = sub.add_parser("screenshot", help="render the main window offscreen to a PNG")
+    shot.add_argument("--preset", default="seed-rnn")
+    shot.add_argument("-o", "--output", required=True)
+    shot.add_argument("--size", default="1600x1000")
+    shot.add_argument("--at", default="end", help="forward:T, end or backward:T")
+    shot.add_argument("--view", default="debugger", help="debugger, training, presentation, compare, spectral")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # `rnnviz`, `rnnviz --preset X` and `rnnviz FILE.npz` open the window.
+    if not argv or (argv[0] not in SUBCOMMANDS and argv[0] not in ("-h", "--help")):
+        argv = ["gui", *argv]
+    args = build_parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # one line, no traceback: the user sees what went wrong
+        from rnnviz.errors import user_message
+
+        print(f"rnnviz: {user_message(exc)}", file=sys.stderr)
+        return 2
+
+
+def _dispatch(args) -> int:
+    if args.command == "trace":
+        from rnnviz.commands.trace import run
+    elif args.command == "presets":
+        from rnnviz.commands.presets import run
+    elif args.command == "train":
+        from rnnviz.commands.train import run
+    elif args.command == "bench" and args.target == "engine":
+        from rnnviz.commands.bench_engine import run
+    elif args.command == "bench":
+        from rnnviz.gui.bench import run
+    elif args.command == "screenshot":
+        from rnnviz.gui.screenshot import run
+    else:
+        from rnnviz.gui.launch import run
+    return int(run(args) or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

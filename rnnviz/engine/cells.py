@@ -1,0 +1,144 @@
+"""The cell equations of torch's RNN, GRU and LSTM, on a module's own parameters.
+
+Each step takes the input projection ``gi = X_t · W_ih^T + b_ih`` (computed per step, or for all
+timesteps at once) and returns the new state together with the intermediate tensors a debugger
+shows. The formulas are those of torch/nn/modules/rnn.py, in the same order of operations.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+GATE_NAMES = {"rnn": ("A",), "gru": ("R", "Z", "N"), "lstm": ("I", "F", "G", "O")}
+
+EQUATIONS = {
+    "rnn": "H_t = {phi}(X_t · W_ih^T + b_ih + H_{t-1} · W_hh^T + b_hh)",
+    "gru": "R_t = σ(X_t W_ir^T + b_ir + H_{t-1} W_hr^T + b_hr);  Z_t = σ(… W_iz, W_hz …);  "
+           "N_t = tanh(X_t W_in^T + b_in + R_t ⊙ (H_{t-1} W_hn^T + b_hn));  H_t = (1 − Z_t) ⊙ N_t + Z_t ⊙ H_{t-1}",
+    "lstm": "[I_t F_t G_t O_t] = [σ σ tanh σ](X_t · W_ih^T + b_ih + H_{t-1} · W_hh^T + b_hh);  "
+            "C_t = F_t ⊙ C_{t-1} + I_t ⊙ G_t;  H_t = O_t ⊙ tanh(C_t)",
+}
+
+
+@dataclass
+class LayerWeights:
+    """The parameters of one layer and direction, as the module holds them (not copies)."""
+
+    names: dict[str, str]          # role ('weight_ih', ...) -> module parameter name
+    weight_ih: torch.Tensor
+    weight_hh: torch.Tensor
+    bias_ih: torch.Tensor | None
+    bias_hh: torch.Tensor | None
+
+    def tensors(self) -> list[torch.Tensor]:
+        return [t for t in (self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh) if t is not None]
+
+
+def module_kind(module: nn.Module) -> tuple[str, bool]:
+    """('rnn' | 'gru' | 'lstm', is_cell) for torch's recurrent modules; ValueError otherwise."""
+    for cls, kind, is_cell in ((nn.LSTM, "lstm", False), (nn.GRU, "gru", False), (nn.RNN, "rnn", False),
+                               (nn.LSTMCell, "lstm", True), (nn.GRUCell, "gru", True), (nn.RNNCell, "rnn", True)):
+        if isinstance(module, cls):
+            return kind, is_cell
+    raise ValueError(f"not a torch recurrent module: {type(module).__name__}")
+
+
+def layer_weights(module: nn.Module, layer: int, direction: int, is_cell: bool) -> LayerWeights:
+    suffix = "" if is_cell else f"_l{layer}" + ("_reverse" if direction else "")
+    names = {role: role + suffix for role in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+    params = dict(module.named_parameters())
+    if getattr(module, "proj_size", 0):
+        raise ValueError("LSTM with proj_size > 0 is not supported")
+    return LayerWeights(names, params[names["weight_ih"]], params[names["weight_hh"]],
+                        params.get(names["bias_ih"]), params.get(names["bias_hh"]))
+
+
+def input_projection(x: torch.Tensor, w: LayerWeights) -> torch.Tensor:
+    """X · W_ih^T + b_ih for x of shape (..., I): one timestep or all at once."""
+    return F.linear(x, w.weight_ih, w.bias_ih)
+
+
+def phi(nonlinearity: str):
+    return torch.tanh if nonlinearity == "tanh" else torch.relu
+
+
+def rnn_step(gi: torch.Tensor, h: torch.Tensor, w: LayerWeights, nonlinearity: str):
+    """(H_t, {'A': pre-activation}) with A_t = gi + H_{t-1} W_hh^T + b_hh."""
+    pre = gi + F.linear(h, w.weight_hh, w.bias_hh)
+    return phi(nonlinearity)(pre), {"A": pre}
+
+
+def gru_step(gi: torch.Tensor, h: torch.Tensor, w: LayerWeights):
+    """(H_t, gates, gh) — gh = H_{t-1} W_hh^T + b_hh is returned so its gradient can be read."""
+    gh = F.linear(h, w.weight_hh, w.bias_hh)
+    i_r, i_z, i_n = gi.chunk(3, -1)
+    h_r, h_z, h_n = gh.chunk(3, -1)
+    reset = torch.sigmoid(i_r + h_r)
+    update = torch.sigmoid(i_z + h_z)
+    new = torch.tanh(i_n + reset * h_n)
+    h_next = new + update * (h - new)
+    return h_next, {"R": reset, "Z": update, "N": new}, gh
+
+
+def lstm_step(gi: torch.Tensor, h: torch.Tensor, c: torch.Tensor, w: LayerWeights):
+    """(H_t, C_t, gates) for the pre-activation gi + H_{t-1} W_hh^T + b_hh."""
+    gates = gi + F.linear(h, w.weight_hh, w.bias_hh)
+    i, f, g, o = gates.chunk(4, -1)
+    i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
+    c_next = f * c + i * g
+    h_next = o * torch.tanh(c_next)
+    return h_next, c_next, {"I": i, "F": f, "G": g, "O": o}
+
+
+def saturation(h: torch.Tensor, nonlinearity: str) -> torch.Tensor:
+    """Fraction of saturated units over the trailing (B, H): |h| > 0.95 for tanh, h == 0 (dead) for relu."""
+    if nonlinearity == "relu":
+        return (h <= 0).to(h.dtype).mean(dim=(-2, -1))
+    return (h.abs() > 0.95).to(h.dtype).mean(dim=(-2, -1))
+
+
+def contribution_norm(grad_pre: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
+    """‖grad_preᵀ · state‖_F for each leading index: one timestep's term of dL/dW.
+
+    grad_pre: (..., B, G), state: (..., B, K). Uses ‖AᵀB‖² = Σ (A Aᵀ) ⊙ (B Bᵀ), so no (G, K)
+    matrix is formed per timestep.
+    """
+    gram_a = grad_pre @ grad_pre.transpose(-1, -2)
+    gram_b = state @ state.transpose(-1, -2)
+    return (gram_a * gram_b).sum(dim=(-2, -1)).clamp_min(0).sqrt()
+
+
+@dataclass(frozen=True)
+class ModuleInfo:
+    """The configuration of a torch recurrent module, read off the module itself."""
+
+    kind: str                 # rnn | gru | lstm
+    is_cell: bool
+    num_layers: int
+    num_directions: int
+    input_size: int
+    hidden_size: int
+    bias: bool
+    batch_first: bool
+    nonlinearity: str
+
+    @classmethod
+    def of(cls, module: nn.Module) -> "ModuleInfo":
+        kind, is_cell = module_kind(module)
+        return cls(kind=kind, is_cell=is_cell,
+                   num_layers=1 if is_cell else module.num_layers,
+                   num_directions=2 if getattr(module, "bidirectional", False) else 1,
+                   input_size=module.input_size, hidden_size=module.hidden_size, bias=bool(module.bias),
+                   batch_first=bool(getattr(module, "batch_first", False)),
+                   nonlinearity=getattr(module, "nonlinearity", "tanh"))
+
+    def layer_input_size(self, layer: int) -> int:
+        return self.input_size if layer == 0 else self.hidden_size * self.num_directions
+
+    @property
+    def activation(self) -> str:
+        """The nonlinearity that makes H_t: relu only for relu RNNs."""
+        return self.nonlinearity if self.kind == "rnn" else "tanh"

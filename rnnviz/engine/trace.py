@@ -1,0 +1,204 @@
+"""Trace: every number of one run, as numpy arrays, and its self-describing .npz file.
+
+Shapes (L layers, D directions, T timesteps, B batch, H hidden):
+  hidden, hidden_grad, cell, gates[name]          (L, D, T, B, H)
+  hidden_norm, grad_norm, saturation,
+  whh_grad_contrib_norm, wih_grad_contrib_norm    (L, D, T)
+  output    the module's own output layout; head_output (T, B, Q) time-major
+  inputs    the module's input layout
+  h_n, c_n  the module's final states
+"""
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+FORMAT = "rnnviz-trace"
+FORMAT_VERSION = 1
+
+
+class TraceFileError(ValueError):
+    """A trace file that cannot be read: names the file and what is wrong."""
+
+
+@dataclass
+class Trace:
+    kind: str                                   # 'rnn' | 'gru' | 'lstm' | 'custom'
+    is_cell: bool
+    nonlinearity: str
+    batch_first: bool
+    inputs: np.ndarray
+    output: np.ndarray
+    hidden: np.ndarray
+    hidden_grad: np.ndarray
+    h_n: np.ndarray | None
+    loss: float
+    param_grads: dict[str, np.ndarray]
+    cell: np.ndarray | None = None
+    c_n: np.ndarray | None = None
+    gates: dict[str, np.ndarray] = field(default_factory=dict)
+    head_output: np.ndarray | None = None
+    hidden_norm: np.ndarray | None = None
+    grad_norm: np.ndarray | None = None
+    saturation: np.ndarray | None = None
+    whh_grad_contrib_norm: np.ndarray | None = None
+    wih_grad_contrib_norm: np.ndarray | None = None
+    step_ms: np.ndarray | None = None
+    records: list[dict] = field(default_factory=list)   # per cell: phase, layer, direction, t, norms, ms
+    operands: list[list[dict]] = field(default_factory=list)  # per layer: name, shape, dtype, device
+    equation: str = ""
+    spec: object | None = None                   # RNNSpec when known
+    loss_name: str = "sum"
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        if self.hidden_norm is None:
+            self.hidden_norm = _norm_over_batch(self.hidden)
+        if self.grad_norm is None:
+            self.grad_norm = _norm_over_batch(self.hidden_grad)
+
+    @property
+    def num_layers(self) -> int:
+        return self.hidden.shape[0]
+
+    @property
+    def num_directions(self) -> int:
+        return self.hidden.shape[1]
+
+    @property
+    def seq_len(self) -> int:
+        return self.hidden.shape[2]
+
+    @property
+    def batch_size(self) -> int:
+        return self.hidden.shape[3]
+
+    @property
+    def hidden_size(self) -> int:
+        return self.hidden.shape[4]
+
+    @property
+    def param_grad_norms(self) -> dict[str, float]:
+        return {name: float(np.linalg.norm(g)) for name, g in self.param_grads.items()}
+
+    # -- files ---------------------------------------------------------------------------
+    def save(self, path) -> None:
+        """Write one .npz: arrays by name plus a JSON `meta` entry (format, version, spec, versions)."""
+        arrays = {}
+        for name in _ARRAY_FIELDS:
+            value = getattr(self, name)
+            if value is not None:
+                arrays[name] = np.asarray(value)
+        for name, value in self.param_grads.items():
+            arrays[f"param_grad/{name}"] = np.asarray(value)
+        for name, value in self.gates.items():
+            arrays[f"gate/{name}"] = np.asarray(value)
+        arrays["meta"] = np.array(json.dumps(self._meta()))
+        if hasattr(path, "write"):
+            np.savez_compressed(path, **arrays)
+            return
+        with open(path, "wb") as handle:
+            np.savez_compressed(handle, **arrays)
+
+    def _meta(self) -> dict:
+        import torch
+
+        from rnnviz import __version__
+
+        return {
+            "format": FORMAT, "format_version": FORMAT_VERSION,
+            "kind": self.kind, "is_cell": self.is_cell, "nonlinearity": self.nonlinearity,
+            "batch_first": self.batch_first, "loss": self.loss, "loss_name": self.loss_name,
+            "device": self.device, "records": self.records,
+            "operands": self.operands, "equation": self.equation,
+            "spec": self.spec.to_dict() if self.spec is not None else None,
+            "torch_version": torch.__version__, "rnnviz_version": __version__,
+        }
+
+
+_ARRAY_FIELDS = ("inputs", "output", "hidden", "hidden_grad", "h_n", "cell", "c_n", "head_output",
+                 "hidden_norm", "grad_norm", "saturation", "whh_grad_contrib_norm", "wih_grad_contrib_norm",
+                 "step_ms")
+_REQUIRED = ("inputs", "output", "hidden", "hidden_grad")
+
+
+def _norm_over_batch(values: np.ndarray) -> np.ndarray:
+    """Frobenius norm over the trailing (B, H) axes; NaN where not computed yet."""
+    return np.sqrt(np.sum(np.square(values, dtype=np.float64), axis=(-2, -1)))
+
+
+def load_trace(path) -> Trace:
+    """Read a trace written by Trace.save; TraceFileError naming the file and the problem."""
+    path = Path(path)
+    name = str(path)
+    try:
+        data = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise TraceFileError(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise TraceFileError(f"{name}: is a directory, not a trace file") from None
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
+        raise TraceFileError(f"{name}: not an rnnviz trace (.npz) file ({exc})") from None
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise TraceFileError(f"{name}: a single .npy array, not an rnnviz trace (.npz) file")
+    with data:
+        try:
+            contents = {key: data[key] for key in data.files}
+        except (ValueError, OSError, zipfile.BadZipFile, EOFError, KeyError) as exc:
+            raise TraceFileError(f"{name}: corrupt or truncated ({exc})") from None
+    return _trace_from_arrays(name, contents)
+
+
+def _trace_from_arrays(name: str, contents: dict) -> Trace:
+    if "meta" not in contents:
+        raise TraceFileError(f"{name}: not an rnnviz trace (no 'meta' entry)")
+    try:
+        meta = json.loads(str(contents.pop("meta")))
+    except (json.JSONDecodeError, TypeError) as exc:
+        raise TraceFileError(f"{name}: unreadable metadata ({exc})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise TraceFileError(f"{name}: not an rnnviz trace (format is {meta.get('format') if isinstance(meta, dict) else meta!r})")
+    version = meta.get("format_version")
+    if not isinstance(version, int) or version < 1:
+        raise TraceFileError(f"{name}: invalid format_version {version!r}")
+    if version > FORMAT_VERSION:
+        raise TraceFileError(
+            f"{name}: written by a newer rnnviz (trace format {version}; this rnnviz reads up to {FORMAT_VERSION}); upgrade rnnviz")
+    missing = [key for key in _REQUIRED if key not in contents]
+    if missing:
+        raise TraceFileError(f"{name}: missing array(s) {', '.join(missing)}")
+    hidden = contents["hidden"]
+    if hidden.ndim != 5 or contents["hidden_grad"].shape != hidden.shape:
+        raise TraceFileError(f"{name}: 'hidden' must be (L, D, T, B, H) and match 'hidden_grad', got "
+                             f"{hidden.shape} and {contents['hidden_grad'].shape}")
+    spec = None
+    if meta.get("spec") is not None:
+        from .spec import RNNSpec, SpecError
+
+        try:
+            spec = RNNSpec.from_dict(meta["spec"])
+        except (SpecError, TypeError) as exc:
+            raise TraceFileError(f"{name}: invalid spec in metadata ({exc})") from None
+    fields = {key: contents.get(key) for key in _ARRAY_FIELDS}
+    return Trace(
+        kind=meta.get("kind", "custom"), is_cell=bool(meta.get("is_cell")),
+        nonlinearity=meta.get("nonlinearity", "tanh"), batch_first=bool(meta.get("batch_first")),
+        loss=float(meta.get("loss", float("nan"))), loss_name=meta.get("loss_name", "sum"),
+        device=meta.get("device", "cpu"), records=list(meta.get("records") or []), spec=spec,
+        operands=list(meta.get("operands") or []), equation=str(meta.get("equation", "")),
+        param_grads={k.split("/", 1)[1]: v for k, v in contents.items() if k.startswith("param_grad/")},
+        gates={k.split("/", 1)[1]: v for k, v in contents.items() if k.startswith("gate/")},
+        **fields,
+    )
+
+
+def trace_bytes(trace: Trace) -> bytes:
+    """The .npz file contents in memory (for tests and copying)."""
+    buffer = io.BytesIO()
+    trace.save(buffer)
+    return buffer.getvalue()
