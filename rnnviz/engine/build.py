@@ -93,6 +93,12 @@ def _initialise(module: nn.Module, spec: RNNSpec) -> None:
                 param.copy_(torch.eye(hidden))
             elif name.startswith("bias"):
                 param.zero_()
+    if spec.forget_bias is not None:  # LSTM gate order is i, f, g, o
+        for name, param in module.named_parameters():
+            if name.startswith("bias_ih"):
+                param[hidden:2 * hidden] = spec.forget_bias
+            elif name.startswith("bias_hh"):
+                param[hidden:2 * hidden] = 0.0
     if spec.whh_scale is not None:
         for name in recurrent_weight_names(module):
             param = module.get_parameter(name)

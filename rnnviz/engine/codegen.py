@@ -32,9 +32,10 @@ def _input_lines(spec: RNNSpec) -> list[str]:
         return [
             f"text = {spec.text!r}",
             f"vocab = sorted(set(text))  # {vocab!r}",
-            f"index = torch.tensor([vocab.index(ch) for ch in text[:{T}]])",
-            f"inputs = F.one_hot(index, {I}).{spec.dtype if spec.dtype == 'float64' else 'float'}().unsqueeze(1)"
+            f"index = torch.tensor([vocab.index(ch) for ch in text[:{T + 1}]])",
+            f"inputs = F.one_hot(index[:-1], {I}).{'double' if spec.dtype == 'float64' else 'float'}().unsqueeze(1)"
             f"  # (seq, batch, feature) = ({T}, 1, {I})",
+            "next_chars = index[1:].unsqueeze(1)  # the target: each position's next character",
         ]
     if spec.input_source == "sine":
         return [f"t = torch.arange({T}).view({T}, 1, 1)",
@@ -45,7 +46,7 @@ def _input_lines(spec: RNNSpec) -> list[str]:
 def pytorch_code(spec: RNNSpec) -> str:
     """Tutorial-style code for `spec` (weights differ from rnnviz's seeded build unless seeded alike)."""
     lines = ["import torch", "import torch.nn as nn"]
-    if spec.input_source == "text":
+    if spec.input_source == "text" or spec.loss in ("mse", "char_ce"):
         lines.append("import torch.nn.functional as F")
     if spec.input_source == "sine":
         lines.append("import math")
@@ -61,7 +62,6 @@ def pytorch_code(spec: RNNSpec) -> str:
         lines.append(f"rnn, inputs = rnn.to('{spec.device}'), inputs.to('{spec.device}')")
     H, B = spec.hidden_size, spec.batch_size
     if spec.is_cell:
-        state = "(hx, cx)" if spec.base_kind == "lstm" else "hx"
         lines += [f"hx = torch.zeros({B}, {H})"]
         if spec.base_kind == "lstm":
             lines.append(f"cx = torch.zeros({B}, {H})")
@@ -74,7 +74,6 @@ def pytorch_code(spec: RNNSpec) -> str:
             lines.append("    hx = rnn(inputs[i], hx)")
         lines += ["    print('outputs size:', hx.size())", "    print(hx)", "    outputs.append(hx)",
                   "out = torch.stack(outputs)  # (seq, batch, hidden)"]
-        del state
     else:
         states = spec.num_layers * spec.num_directions
         lines.append(f"h0 = torch.zeros({states}, {B}, {H})  # (num_layers * num_directions, batch, hidden)")
@@ -83,6 +82,8 @@ def pytorch_code(spec: RNNSpec) -> str:
         else:
             lines.append("out, h_n = rnn(inputs, h0)")
         lines += ["print('Output size:', out.size())", "print('Hidden size:', h_n.size())"]
+    if spec.loss == "mse":
+        lines.append(f"target = torch.randn({spec.seq_len}, {B}, {spec.head_features})  # (seq, batch, output)")
     result = "head(out)" if spec.output_size else "out"
     if spec.batch_first and not spec.is_cell:
         result += ".transpose(0, 1)"

@@ -38,6 +38,9 @@ def text_vocabulary(text: str) -> list[str]:
 class RNNSpec:
     """A recurrent network, its input and its loss.
 
+    ``forget_bias``, for LSTMs, sets the forget gate's slice of b_ih (and zeroes b_hh's), as
+    Gers et al. (2000) advise for long spans.
+
     ``kind`` picks the torch module: ``rnn_cell``/``gru_cell``/``lstm_cell`` are stepped by
     hand over a (seq, batch, feature) input; ``rnn``/``gru``/``lstm`` are the multi-layer
     modules. ``output_size`` > 0 adds a Linear head O_t = H_t W_hq + b_q. ``whh_scale``, when
@@ -62,6 +65,7 @@ class RNNSpec:
     init: str = "default"
     init_sigma: float = 0.1
     whh_scale: float | None = None
+    forget_bias: float | None = None
     input_source: str = "randn"
     text: str = "hello world"
     loss: str = "sum"
@@ -174,6 +178,14 @@ def validate(spec: RNNSpec) -> None:
         _check_type("whh_scale", spec.whh_scale, (int, float), "a number or null")
         if not (math.isfinite(spec.whh_scale) and spec.whh_scale > 0):
             raise SpecError(f"whh_scale must be > 0, got {spec.whh_scale}")
+    if spec.forget_bias is not None:
+        _check_type("forget_bias", spec.forget_bias, (int, float), "a number or null")
+        if not math.isfinite(spec.forget_bias):
+            raise SpecError(f"forget_bias must be a finite number, got {spec.forget_bias}")
+        if spec.base_kind != "lstm":
+            raise SpecError(f"forget_bias applies to lstm and lstm_cell only, got kind {spec.kind}")
+        if not spec.bias:
+            raise SpecError("forget_bias needs bias=True")
     _check_choice("input_source", spec.input_source, INPUT_SOURCES)
     _check_type("text", spec.text, (str,), "a string")
     _check_choice("loss", spec.loss, LOSSES)

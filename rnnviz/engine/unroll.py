@@ -94,11 +94,10 @@ def lstm_internals(x: torch.Tensor, hidden: torch.Tensor, h0: torch.Tensor, c0: 
     pre = input_projection(x, w) + F.linear(prev, w.weight_hh, w.bias_hh)
     i, f, g, o = pre.chunk(4, -1)
     i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
-    cell = torch.empty_like(hidden)
+    cell = i * g  # C_t = F_t C_{t-1} + I_t G_t, one fused op per step below
     c = c0
     for t in _time_order(x.shape[0], reverse):
-        c = f[t] * c + i[t] * g[t]
-        cell[t] = c
+        c = cell[t] = torch.addcmul(cell[t], f[t], c)
     return {"I": i, "F": f, "G": g, "O": o}, cell, prev
 
 
@@ -108,14 +107,11 @@ def lstm_gate_grads(gates: dict, cell: torch.Tensor, c0: torch.Tensor, hidden_gr
     """dL/d(gate pre-activations) (T, B, 4H) from the total dL/dH_t, by the LSTM's backward recursion."""
     i, f, g, o = gates["I"], gates["F"], gates["G"], gates["O"]
     tanh_c = torch.tanh(cell)
+    # dL/dC_t = dL/dH_t O_t (1 - tanh² C_t) + dL/dC_{t+1} F_{t+1}: one fused op per step
+    grad_c_total = hidden_grad * o * (1 - tanh_c * tanh_c)
     order = list(_time_order(cell.shape[0], reverse))
-    grad_c_total = torch.empty_like(cell)
-    carry = torch.zeros_like(c0)
-    for step in range(len(order) - 1, -1, -1):
-        t = order[step]
-        carry = hidden_grad[t] * o[t] * (1 - tanh_c[t] ** 2) + carry
-        grad_c_total[t] = carry
-        carry = carry * f[t]
+    for later, t in zip(order[::-1], order[-2::-1]):
+        grad_c_total[t] = torch.addcmul(grad_c_total[t], grad_c_total[later], f[later])
     prev_cell = previous_states(cell, c0, reverse)
     d_i = grad_c_total * g * i * (1 - i)
     d_f = grad_c_total * prev_cell * f * (1 - f)

@@ -1,0 +1,79 @@
+"""`rnnviz trace`: the tutorial's per-timestep printout, then a table of |h_t| and |dL/dh_t|."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def load_spec(args):
+    """The spec named by --spec FILE or --preset NAME (SpecError / OSError with one-line text)."""
+    from rnnviz.engine.presets import get_preset
+    from rnnviz.engine.spec import RNNSpec
+
+    if getattr(args, "spec", None):
+        path = Path(args.spec)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{path}: cannot read spec file ({exc.__class__.__name__}: {exc})") from None
+        try:
+            return RNNSpec.from_json(text)
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
+    return get_preset(args.preset)
+
+
+def tutorial_blocks(trace) -> list[str]:
+    """What the tutorial prints: per-step blocks for a cell, out/h_n sizes for a module."""
+    import torch
+
+    lines = []
+    if trace.is_cell:
+        for t in range(trace.seq_len):
+            lines.append(f"{'=' * 30} {t} {'=' * 30}")
+            lines.append(f"Input Size: {torch.Size(trace.inputs[t].shape)}")
+            lines.append(f"outputs size: {torch.Size(trace.hidden[0, 0, t].shape)}")
+            lines.append(str(torch.from_numpy(trace.hidden[0, 0, t])))
+    else:
+        lines.append(f"Output size: {torch.Size(trace.output.shape)}")
+        lines.append(f"Hidden size: {torch.Size(trace.h_n.shape)}")
+        if trace.c_n is not None:
+            lines.append(f"Cell size: {torch.Size(trace.c_n.shape)}")
+    return lines
+
+
+def norm_table(trace) -> list[str]:
+    """One row per timestep: |h_t| and |dL/dh_t| of every layer (and direction)."""
+    columns = []
+    for layer in range(trace.num_layers):
+        for d in range(trace.num_directions):
+            tag = f"L{layer}" + ("" if trace.num_directions == 1 else ("<" if d else ">"))
+            columns.append((f"|h| {tag}", trace.hidden_norm[layer, d]))
+            columns.append((f"|dL/dh| {tag}", trace.grad_norm[layer, d]))
+    width = max(12, *(len(name) + 2 for name, _ in columns))
+    header = f"{'t':>5}" + "".join(f"{name:>{width}}" for name, _ in columns)
+    rows = [header, "-" * len(header)]
+    for t in range(trace.seq_len):
+        rows.append(f"{t:>5}" + "".join(f"{values[t]:>{width}.4e}" for _, values in columns))
+    return rows
+
+
+def run(args) -> int:
+    import rnnviz
+    from rnnviz.engine.spec import LOSS_DESCRIPTIONS
+
+    spec = load_spec(args)
+    trace = rnnviz.record(spec)
+    print("\n".join(tutorial_blocks(trace)))
+    print()
+    print(f"loss ({spec.loss}: {LOSS_DESCRIPTIONS[spec.loss]}) = {trace.loss:.6g}")
+    print("Per-timestep norms: |h_t| and the total gradient |dL/dh_t| (Frobenius over batch x hidden)")
+    print("\n".join(norm_table(trace)))
+    top = trace.grad_norm[-1, 0]
+    if trace.seq_len > 1 and np.all(top > 0):
+        print(f"top layer: |dL/dh_0| / |dL/dh_{trace.seq_len - 1}| = {top[0] / top[-1]:.3e}")
+    if args.output:
+        trace.save(args.output)
+        print(f"trace written to {args.output}")
+    return 0

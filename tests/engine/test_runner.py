@@ -1,0 +1,148 @@
+import numpy as np
+import pytest
+import torch
+
+import rnnviz
+from rnnviz.engine.presets import get_preset
+from rnnviz.engine.runner import Cell, Runner, backward_schedule, forward_schedule
+
+
+def test_unidirectional_schedule_is_timestep_major():
+    cells = forward_schedule(num_layers=3, num_directions=1, seq_len=2)
+    assert [(c.layer, c.t) for c in cells] == [(0, 0), (1, 0), (2, 0), (0, 1), (1, 1), (2, 1)]
+
+
+def test_bidirectional_schedule_is_layer_major_and_reverse_runs_backwards():
+    cells = forward_schedule(num_layers=2, num_directions=2, seq_len=3)
+    assert cells[:6] == [Cell("forward", 0, 0, t) for t in range(3)] + [Cell("forward", 0, 1, t) for t in (2, 1, 0)]
+    assert backward_schedule(cells)[0] == Cell("backward", 1, 1, 0)
+
+
+@pytest.mark.parametrize("name", ["seed-rnn", "lstm-memory", "char-hello"])
+def test_stepping_equals_running_to_end_exactly(name):
+    spec = get_preset(name).replace(seq_len=min(get_preset(name).seq_len, 10))
+    stepped = Runner.from_spec(spec)
+    while stepped.step() is not None:
+        pass
+    ran = Runner.from_spec(spec)
+    ran.run_to_end()
+    a, b = stepped.snapshot(), ran.snapshot()
+    np.testing.assert_array_equal(a.hidden, b.hidden)
+    np.testing.assert_array_equal(a.hidden_grad, b.hidden_grad)
+    for key in a.param_grads:
+        np.testing.assert_array_equal(a.param_grads[key], b.param_grads[key])
+
+
+def test_back_restores_every_array_and_redo_is_identical():
+    spec = get_preset("seed-rnn").replace(kind="gru", bidirectional=True)
+    runner = Runner.from_spec(spec)
+    runner.run_to_end()
+    final = runner.snapshot(copy=True)
+    runner.seek(runner.num_forward + 5)
+    partial = runner.snapshot(copy=True)
+    assert np.isnan(partial.hidden_grad).any() and not np.isnan(partial.hidden).any()
+    runner.seek(3)
+    assert np.isnan(runner.hidden).sum() == runner.hidden.size - 3 * spec.batch_size * spec.hidden_size
+    assert runner.loss is None
+    runner.run_to_end()
+    again = runner.snapshot()
+    np.testing.assert_array_equal(again.hidden_grad, final.hidden_grad)
+    np.testing.assert_array_equal(again.hidden, final.hidden)
+    for key in final.param_grads:
+        np.testing.assert_array_equal(again.param_grads[key], final.param_grads[key])
+
+
+def test_backward_steps_fill_dl_dh_from_the_end():
+    runner = Runner.from_spec(get_preset("vanishing-tanh"))
+    runner.run_forward()
+    assert runner.loss is not None and np.isnan(runner.hidden_grad).all()
+    record = runner.step()
+    assert record.cell == Cell("backward", 0, 0, runner.seq_len - 1)
+    assert record.grad_norm == pytest.approx(float(np.linalg.norm(runner.hidden_grad[0, 0, -1])))
+    assert np.isnan(runner.hidden_grad[0, 0, :-1]).all()
+
+
+def test_records_carry_the_cell_equation_operands():
+    runner = Runner.from_spec(get_preset("seed-rnncell"))
+    record = runner.step()
+    shapes = {op.name: op.shape for op in record.operands}
+    assert shapes["X_t"] == (5, 4) and shapes["H_t"] == (5, 2) and shapes["W_hh"] == (2, 2)
+    assert record.equation.startswith("H_t = tanh(")
+    lstm = Runner.from_spec(get_preset("lstm-memory").replace(seq_len=3)).step()
+    assert [op.name for op in lstm.operands][-7:] == ["I_t", "F_t", "G_t", "O_t", "C_{t-1}", "C_t", "H_t"]
+
+
+def test_record_leaves_the_module_as_it_was():
+    module = torch.nn.LSTM(3, 4, num_layers=2, dropout=0.5)
+    module.train()
+    before = {n: p.detach().clone() for n, p in module.named_parameters()}
+    module.weight_hh_l0.grad = torch.ones_like(module.weight_hh_l0)
+    rnnviz.record(module, torch.randn(5, 2, 3))
+    assert module.training
+    assert torch.equal(module.weight_hh_l0.grad, torch.ones_like(module.weight_hh_l0))
+    assert module.weight_ih_l0.grad is None
+    for name, param in module.named_parameters():
+        assert torch.equal(param, before[name])
+
+
+class TutorialCell(torch.nn.Module):
+    """The tutorial's cell-signature model: i2h and i2o on cat(input, hidden)."""
+
+    def __init__(self, inputs, hidden, outputs):
+        super().__init__()
+        self.hidden_size = hidden
+        self.i2h = torch.nn.Linear(inputs + hidden, hidden)
+        self.i2o = torch.nn.Linear(inputs + hidden, outputs)
+
+    def forward(self, x, h):
+        both = torch.cat([x, h], 1)
+        return self.i2o(both), torch.tanh(self.i2h(both))
+
+    def init_hidden(self, batch):
+        return torch.zeros(batch, self.hidden_size)
+
+
+def test_cell_signature_modules_are_recorded():
+    torch.manual_seed(0)
+    model = TutorialCell(3, 5, 2).double()
+    x = torch.randn(4, 2, 3, dtype=torch.float64)
+    trace = rnnviz.record(model, x)
+    h, hs, outs = model.init_hidden(2).double(), [], []
+    for t in range(4):
+        out, h = model(x[t], h)
+        h.retain_grad()
+        hs.append(h)
+        outs.append(out)
+    torch.stack(outs).sum().backward()
+    np.testing.assert_allclose(trace.output, torch.stack(outs).detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(trace.hidden[0, 0], torch.stack(hs).detach().numpy(), atol=1e-12)
+    expected = [torch.zeros(2, 5, dtype=torch.float64) if h.grad is None else h.grad for h in hs]
+    assert hs[-1].grad is None  # no output reads the last state: its gradient is zero
+    np.testing.assert_allclose(trace.hidden_grad[0, 0], torch.stack(expected).numpy(), atol=1e-12)
+    np.testing.assert_allclose(trace.param_grads["i2h.weight"], model.i2h.weight.grad.numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize("inputs, hidden, message", [
+    (torch.randn(5, 3, 6), None, "Expected input of size (seq, batch, 4), got (5, 3, 6)"),
+    (torch.randn(5, 4), None, "Expected input of size (seq, batch, 4), got (5, 4)"),
+    (torch.randn(5, 3, 4), torch.zeros(1, 3, 2), "Expected hidden size (3, 3, 2), got (1, 3, 2)"),
+    (torch.randn(5, 3, 4, dtype=torch.float64), None, "input dtype torch.float64 does not match"),
+])
+def test_bad_inputs_are_torch_worded_errors(inputs, hidden, message):
+    module = torch.nn.RNN(4, 2, num_layers=3)
+    with pytest.raises(ValueError) as info:
+        rnnviz.record(module, inputs, hidden)
+    assert message in str(info.value)
+    with pytest.raises(ValueError):
+        Runner(module, inputs, hidden)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_record_equals_cpu_record():
+    spec = get_preset("seed-rnn").replace(dtype="float64")
+    cpu, cuda = rnnviz.record(spec), rnnviz.record(spec.replace(device="cuda"))
+    np.testing.assert_allclose(cuda.hidden, cpu.hidden, atol=1e-9)
+    np.testing.assert_allclose(cuda.hidden_grad, cpu.hidden_grad, atol=1e-9)
+    runner = Runner.from_spec(spec.replace(device="cuda"))
+    runner.run_to_end()
+    np.testing.assert_allclose(runner.snapshot().hidden_grad, cpu.hidden_grad, atol=1e-9)
