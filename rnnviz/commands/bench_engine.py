@@ -69,22 +69,28 @@ def run(args) -> int:
 
     sizes = QUICK_SIZES if args.quick else SIZES
     repeats = args.repeats or (3 if args.quick else 7)
-    rows = [bench_pair(kind, size, repeats) for size in sizes for kind in ("rnn", "gru", "lstm")]
+    table = not args.json
+    if table:
+        print(f"rnnviz bench engine: torch {torch.__version__}, {torch.get_num_threads()} threads, float32 CPU, "
+              f"median of {repeats} alternating runs (forward + backward)")
+        header = f"{'kind':<5} {'(T, B, I, H, L)':<22} {'module ms':>10} {'record ms':>10} {'ratio':>7} {'target':>7}"
+        print(header)
+        print("-" * len(header), flush=True)
+    rows = []
+    for size in sizes:
+        for kind in ("rnn", "gru", "lstm"):
+            row = bench_pair(kind, size, repeats)
+            rows.append(row)
+            if table:
+                shape = f"({row['T']}, {row['B']}, {row['I']}, {row['H']}, {row['L']})"
+                flag = "" if row["ratio"] <= row["target"] else "  over"
+                print(f"{row['kind']:<5} {shape:<22} {row['module_ms']:>10.1f} {row['record_ms']:>10.1f} "
+                      f"{row['ratio']:>6.2f}x {row['target']:>6.2f}x{flag}", flush=True)
     step = bench_interactive_step(max(repeats // 2, 1), hidden=64 if args.quick else 512)
     if args.json:
         print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "rows": rows,
                           "interactive_step": step}, indent=2))
         return 0
-    print(f"rnnviz bench engine: torch {torch.__version__}, {torch.get_num_threads()} threads, float32 CPU, "
-          f"median of {repeats} alternating runs")
-    header = f"{'kind':<5} {'(T, B, I, H, L)':<22} {'module ms':>10} {'record ms':>10} {'ratio':>7} {'target':>7}"
-    print(header)
-    print("-" * len(header))
-    for row in rows:
-        size = f"({row['T']}, {row['B']}, {row['I']}, {row['H']}, {row['L']})"
-        flag = "" if row["ratio"] <= row["target"] else "  over"
-        print(f"{row['kind']:<5} {size:<22} {row['module_ms']:>10.1f} {row['record_ms']:>10.1f} "
-              f"{row['ratio']:>6.2f}x {row['target']:>6.2f}x{flag}")
     print(f"interactive Runner.step at H={step['H']}, B=8: forward cell {step['forward_step_ms']:.3f} ms, "
           f"backward cell {step['backward_step_ms']:.3f} ms (median)")
     return 0

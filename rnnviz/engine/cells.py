@@ -100,15 +100,19 @@ def saturation(h: torch.Tensor, nonlinearity: str) -> torch.Tensor:
     return (h.abs() > 0.95).to(h.dtype).mean(dim=(-2, -1))
 
 
-def contribution_norm(grad_pre: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
+def gram(values: torch.Tensor) -> torch.Tensor:
+    """values · valuesᵀ over the trailing (B, K): (..., B, B)."""
+    return values @ values.transpose(-1, -2)
+
+
+def contribution_norm(grad_pre: torch.Tensor, state: torch.Tensor, grad_gram: torch.Tensor | None = None) -> torch.Tensor:
     """‖grad_preᵀ · state‖_F for each leading index: one timestep's term of dL/dW.
 
     grad_pre: (..., B, G), state: (..., B, K). Uses ‖AᵀB‖² = Σ (A Aᵀ) ⊙ (B Bᵀ), so no (G, K)
     matrix is formed per timestep.
     """
-    gram_a = grad_pre @ grad_pre.transpose(-1, -2)
-    gram_b = state @ state.transpose(-1, -2)
-    return (gram_a * gram_b).sum(dim=(-2, -1)).clamp_min(0).sqrt()
+    gram_a = gram(grad_pre) if grad_gram is None else grad_gram
+    return (gram_a * gram(state)).sum(dim=(-2, -1)).clamp_min(0).sqrt()
 
 
 @dataclass(frozen=True)

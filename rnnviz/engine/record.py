@@ -69,7 +69,8 @@ def _record_torch(module, info: ModuleInfo, inputs, hidden, loss, head, target, 
                 outputs.append(run.output)
             else:
                 run = run_layer_unrolled(info.kind, layer_input, h0s[layer][d], w, info.nonlinearity, bool(d))
-                outputs.append(torch.stack(run.hidden))
+                run.output = torch.stack(run.hidden)
+                outputs.append(run.output)
             runs[layer, d] = (run, w)
         layer_input = outputs[0] if D == 1 else torch.cat(outputs, dim=-1)
     out_tm = layer_input  # (T, B, D*H)
@@ -101,7 +102,7 @@ def _record_torch(module, info: ModuleInfo, inputs, hidden, loss, head, target, 
                 per_layer["cell"].append(cell)
             else:
                 grad_gi = next(run_grads)
-                hidden = torch.stack(run.hidden)
+                hidden = run.output.detach()
                 hidden_grad = torch.stack([next(run_grads) for _ in range(T)])
                 grad_gh = torch.stack([next(run_grads) for _ in range(T)]) if info.kind == "gru" else grad_gi
                 step_gates = {name: torch.stack(values) for name, values in run.gates.items()}

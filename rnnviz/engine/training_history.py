@@ -25,70 +25,124 @@ FORMAT = "rnnviz-training"
 FORMAT_VERSION = 1
 
 
+# Weight copies are what makes "open iteration k" exact, and what grows: a long text trains
+# 10^4-10^5 iterations. Past this budget every other kept copy is dropped (k % stride == 0 stay).
+WEIGHTS_BUDGET_BYTES = 256 * 2**20
+
+
+class _Grow:
+    """A numpy array that grows by doubling: appending is O(1), reading all rows a view."""
+
+    def __init__(self, dtype, width: int | None = None, fill=0):
+        self.dtype, self.width, self.fill, self.n = dtype, width, fill, 0
+        self.data = np.full((16,) if width is None else (16, width), fill, dtype=dtype)
+
+    def append(self, value) -> None:
+        if self.n == len(self.data):
+            grown = np.full((2 * len(self.data),) + self.data.shape[1:], self.fill, dtype=self.dtype)
+            grown[: self.n] = self.data
+            self.data = grown
+        if self.width is None:
+            self.data[self.n] = value
+        else:
+            value = np.asarray(value)
+            if value.shape[0] > self.data.shape[1]:  # a longer window than any before: widen
+                wider = np.full((len(self.data), value.shape[0]), self.fill, dtype=self.dtype)
+                wider[:, : self.data.shape[1]] = self.data
+                self.data = wider
+            self.data[self.n, : value.shape[0]] = value
+        self.n += 1
+
+    def values(self) -> np.ndarray:
+        return self.data[: self.n]
+
+
 class TrainingHistory:
-    def __init__(self, config, vocab: list[str], param_names: list[str]):
+    """The records of one run; columns kept as growing arrays so the live panels read them
+    at display rate without walking every record."""
+
+    def __init__(self, config, vocab: list[str], param_names: list[str], weights_budget: int = WEIGHTS_BUDGET_BYTES):
         self.config = config
         self.vocab = list(vocab)
         self.param_names = list(param_names)
-        self.records = []  # IterationRecord, or light stand-ins after load()
+        self.records = []  # IterationRecord (weights moved out into _weights)
         self._weights: dict[int, dict[str, np.ndarray]] = {}
+        self._weights_bytes = 0
+        self.weights_budget = weights_budget
+        self.weights_stride = 1  # kept copies: iterations k with k % stride == 0
+        self._cols = {name: _Grow(dtype) for name, dtype in (("loss", float), ("grad_norm", float),
+                      ("grad_norm_clipped", float), ("clipped", bool), ("epoch", int))}
+        self._params = _Grow(float, len(self.param_names), np.nan)
+        self._image = _Grow(float, 1, np.nan)
+        self._epoch_numbers, self._epoch_means, self._epoch_ends, self._current = [], [], [], []
 
     def append(self, record) -> None:
-        if record.weights is not None:
-            self._weights[record.iteration] = record.weights
+        weights, record.weights = record.weights, None
+        if weights is not None and record.iteration % self.weights_stride == 0:
+            self._keep_weights(record.iteration, weights)
         self.records.append(record)
+        for name, column in self._cols.items():
+            column.append(getattr(record, name))
+        self._params.append([record.param_grad_norms.get(n, np.nan) for n in self.param_names])
+        self._image.append(record.hidden_grad_norms)
+        self._current.append(record.loss)
+        if record.epoch_end:
+            self._epoch_numbers.append(record.epoch)
+            self._epoch_means.append(float(np.mean(self._current)))
+            self._epoch_ends.append(record.iteration)
+            self._current = []
+
+    def _keep_weights(self, iteration: int, weights: dict) -> None:
+        self._weights[iteration] = weights
+        self._weights_bytes += sum(w.nbytes for w in weights.values())
+        while self._weights_bytes > self.weights_budget and len(self._weights) > 1:
+            self.weights_stride *= 2
+            for k in [k for k in self._weights if k % self.weights_stride]:
+                self._weights_bytes -= sum(w.nbytes for w in self._weights.pop(k).values())
 
     def __len__(self) -> int:
         return len(self.records)
 
     # -- arrays for the panels ---------------------------------------------------------
-    def _column(self, name: str, dtype=float) -> np.ndarray:
-        return np.array([getattr(r, name) for r in self.records], dtype=dtype)
-
     @property
     def losses(self) -> np.ndarray:
-        return self._column("loss")
+        return self._cols["loss"].values()
 
     @property
     def grad_norms(self) -> np.ndarray:
-        return self._column("grad_norm")
+        return self._cols["grad_norm"].values()
 
     @property
     def grad_norms_clipped(self) -> np.ndarray:
-        return self._column("grad_norm_clipped")
+        return self._cols["grad_norm_clipped"].values()
 
     @property
     def clipped(self) -> np.ndarray:
-        return self._column("clipped", bool)
+        return self._cols["clipped"].values()
 
     @property
     def epochs(self) -> np.ndarray:
-        return self._column("epoch", int)
+        return self._cols["epoch"].values()
 
     def epoch_losses(self) -> tuple[np.ndarray, np.ndarray]:
         """(epoch numbers, mean loss of each epoch's iterations), completed epochs only."""
-        numbers, means, current = [], [], []
-        for r in self.records:
-            current.append(r.loss)
-            if r.epoch_end:
-                numbers.append(r.epoch)
-                means.append(float(np.mean(current)))
-                current = []
-        return np.array(numbers, dtype=int), np.array(means)
+        return np.array(self._epoch_numbers, dtype=int), np.array(self._epoch_means)
+
+    def epoch_end_iterations(self) -> np.ndarray:
+        """The last iteration of each completed epoch (x of the per-epoch loss)."""
+        return np.array(self._epoch_ends, dtype=int)
 
     def param_grad_norm_matrix(self) -> np.ndarray:
         """(N, P) per-parameter gradient norms, columns in `param_names` order."""
-        return np.array([[r.param_grad_norms.get(n, np.nan) for n in self.param_names] for r in self.records]).reshape(
-            len(self.records), len(self.param_names)
-        )
+        return self._params.values()
 
     def hidden_grad_image(self) -> np.ndarray:
         """(N, T) |dL/dh_t| per iteration (rows) and timestep (columns); NaN-padded."""
-        width = max((len(r.hidden_grad_norms) for r in self.records), default=0)
-        image = np.full((len(self.records), width), np.nan)
-        for i, r in enumerate(self.records):
-            image[i, : len(r.hidden_grad_norms)] = r.hidden_grad_norms
-        return image
+        return self._image.values()
+
+    def nearest_kept(self, iteration: int) -> int | None:
+        """The kept iteration closest to `iteration` (weights thinned past the budget)."""
+        return min(self._weights, key=lambda k: abs(k - iteration), default=None)
 
     def weights_at(self, iteration: int) -> dict[str, np.ndarray] | None:
         """The parameters iteration `iteration` started from, or None when not kept."""
@@ -126,7 +180,8 @@ class TrainingHistory:
         }
         arrays = {
             "meta": np.array(json.dumps(meta)),
-            "iteration": self._column("iteration", np.int64), "epoch": self._column("epoch", np.int64),
+            "iteration": np.array([r.iteration for r in self.records], dtype=np.int64),
+            "epoch": self.epochs.astype(np.int64),
             "loss": self.losses, "grad_norm": self.grad_norms, "grad_norm_clipped": self.grad_norms_clipped,
             "clipped": self.clipped, "param_grad_norms": self.param_grad_norm_matrix(),
             "hidden_grad_norms": self.hidden_grad_image(), "inputs": inputs, "targets": targets,
@@ -156,7 +211,7 @@ class TrainingHistory:
                 f"{path} is training format version {meta['format_version']}; this rnnviz reads up to "
                 f"{FORMAT_VERSION}: upgrade rnnviz"
             )
-        history = cls(TrainConfig(**meta["config"]), meta["vocab"], meta["param_names"])
+        history = cls(TrainConfig(**meta["config"]), meta["vocab"], meta["param_names"], weights_budget=2**62)
         kept = {int(k): i for i, k in enumerate(data["weights_iteration"])}
         weights = {name: data[f"weights/{name}"] for name in meta["weight_names"]}
         samples = meta.get("samples", {})

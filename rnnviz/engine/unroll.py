@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import torch
 from torch.nn import functional as F
 
-from .cells import LayerWeights, contribution_norm, gru_step, input_projection, rnn_step
+from .cells import LayerWeights, contribution_norm, gram, gru_step, input_projection, rnn_step
 
 
 @dataclass
@@ -44,12 +44,14 @@ def run_layer_unrolled(kind: str, x: torch.Tensor, h0: torch.Tensor, w: LayerWei
     hidden: list = [None] * T
     gates: dict[str, list] = {}
     gh_list: list = [None] * T if kind == "gru" else []
+    # unbind, not gi[t]: each index's backward would write a whole (T, B, G) zero tensor, O(T²) in all
+    gi_steps = gi.unbind(0)
     h = h0
     for t in _time_order(T, reverse):
         if kind == "rnn":
-            h, step_gates = rnn_step(gi[t], h, w, nonlinearity)
+            h, step_gates = rnn_step(gi_steps[t], h, w, nonlinearity)
         else:
-            h, step_gates, gh_list[t] = gru_step(gi[t], h, w)
+            h, step_gates, gh_list[t] = gru_step(gi_steps[t], h, w)
         hidden[t] = h
         for name, value in step_gates.items():
             gates.setdefault(name, [None] * T)[t] = value
@@ -130,4 +132,5 @@ def previous_states(hidden: torch.Tensor, h0: torch.Tensor, reverse: bool) -> to
 @torch.no_grad()
 def contribution_norms(grad_hh: torch.Tensor, grad_ih: torch.Tensor, prev: torch.Tensor, x: torch.Tensor):
     """(‖dL/dW_hh term at t‖, ‖dL/dW_ih term at t‖) for all t, each (T,)."""
-    return contribution_norm(grad_hh, prev), contribution_norm(grad_ih, x)
+    shared = gram(grad_hh) if grad_hh is grad_ih else None  # RNN and LSTM: one gate gradient for both
+    return contribution_norm(grad_hh, prev, shared), contribution_norm(grad_ih, x, shared)
