@@ -1,18 +1,20 @@
 """`rnnviz.record`: a whole run of a module (or spec), forward and backward, as one Trace."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 from torch import nn
 
 from .build import build, compute_loss
-from .cells import ModuleInfo, layer_weights, saturation
+from .cells import ModuleInfo, contribution_norm, gram, layer_weights, previous_states, saturation
 from .inputs import initial_states, time_major_input
+from .lstm_fast import lstm_layer_backward, lstm_layer_forward, lstm_weight_grads
 from .operands import CellShapes, equation, operands, operands_as_dicts
 from .spec import RNNSpec
 from .trace import Trace
-from .unroll import (contribution_norms, lstm_gate_grads, lstm_internals, lstm_recurrent_grad, previous_states,
-                     run_layer_unrolled, run_lstm_layer_fused)
+from .unroll import run_layer_unrolled
 
 
 def record(model, inputs=None, h0=None, *, loss: str | None = None, head: nn.Module | None = None,
@@ -47,6 +49,114 @@ def record_module(module, inputs, h0=None, *, loss="sum", head=None, target=None
         return _record_torch(module, info, inputs, h0, loss, head, target, spec)
 
 
+@dataclass
+class _LayerResult:
+    """One layer and direction, time-major, detached: what the trace keeps of it."""
+
+    hidden: torch.Tensor        # (T, B, H)
+    hidden_grad: torch.Tensor   # total dL/dH_t
+    gates: dict
+    prev_hidden: torch.Tensor   # the state each step read
+    layer_input: torch.Tensor   # X_t of this layer (T, B, I_l)
+    grad_gi: torch.Tensor       # dL/d(X_t W_ih^T + b_ih)
+    grad_gh: torch.Tensor       # dL/d(H_{t-1} W_hh^T + b_hh)
+    h_n: torch.Tensor
+    cell: torch.Tensor | None = None
+    c_n: torch.Tensor | None = None
+
+
+@dataclass
+class _Run:
+    layers: dict                # (layer, direction) -> _LayerResult
+    output: torch.Tensor        # top layer, time-major (T, B, D*H)
+    head_output: torch.Tensor | None
+    loss: float
+    param_grads: dict           # name -> tensor, module order then head.*
+
+
+def _loss_and_direct_grads(out_tm, head, loss, target, extra=()):
+    """Loss on the top layer's output and its gradient w.r.t. that output, the head and `extra`."""
+    head_named = [(f"head.{n}", p) for n, p in head.named_parameters()] if head is not None else []
+    head_out = head(out_tm) if head is not None else None
+    value = compute_loss(loss, head_out if head_out is not None else out_tm, target)
+    wanted = [out_tm] + [p for _, p in head_named] + list(extra)
+    grads = torch.autograd.grad(value, wanted, allow_unused=True)
+    grads = [torch.zeros_like(t) if g is None else g for t, g in zip(wanted, grads)]
+    head_grads = dict(zip((n for n, _ in head_named), grads[1:1 + len(head_named)]))
+    return value, head_out, grads[0], head_grads, grads[1 + len(head_named):]
+
+
+def _run_unrolled(module, info, x, h0s, head, loss, target) -> _Run:
+    """RNN and GRU: a layer-major loop on the module's parameters, one autograd pass."""
+    L, D, T = info.num_layers, info.num_directions, x.shape[0]
+    runs, layer_inputs, layer_input = {}, [], x
+    for layer in range(L):
+        layer_inputs.append(layer_input)
+        outputs = []
+        for d in range(D):
+            w = layer_weights(module, layer, d, info.is_cell)
+            run = run_layer_unrolled(info.kind, layer_input, h0s[layer][d], w, info.nonlinearity, bool(d))
+            run.output = torch.stack(run.hidden)
+            outputs.append(run.output)
+            runs[layer, d] = run
+        layer_input = outputs[0] if D == 1 else torch.cat(outputs, dim=-1)
+    named = list(module.named_parameters())
+    extra = [p for _, p in named] + [t for run in runs.values() for t in run.grad_inputs]
+    value, head_out, _, head_grads, grads = _loss_and_direct_grads(layer_input, head, loss, target, extra)
+    param_grads = dict(zip((n for n, _ in named), grads[:len(named)]))
+    param_grads.update(head_grads)
+    run_grads = iter(grads[len(named):])
+    layers = {}
+    for (layer, d), run in runs.items():
+        grad_gi = next(run_grads)
+        hidden_grad = torch.stack([next(run_grads) for _ in range(T)])
+        grad_gh = torch.stack([next(run_grads) for _ in range(T)]) if info.kind == "gru" else grad_gi
+        hidden = run.output.detach()
+        layers[layer, d] = _LayerResult(
+            hidden=hidden, hidden_grad=hidden_grad,
+            gates={name: torch.stack(values).detach() for name, values in run.gates.items()},
+            prev_hidden=previous_states(hidden, h0s[layer][d], bool(d)), layer_input=layer_inputs[layer].detach(),
+            grad_gi=grad_gi, grad_gh=grad_gh, h_n=run.h_n.detach())
+    return _Run(layers, layer_input.detach(), None if head_out is None else head_out.detach(),
+                float(value.detach()), param_grads)
+
+
+@torch.no_grad()
+def _run_lstm(module, info, x, h0s, c0s, head, loss, target) -> _Run:
+    """LSTM: fused forward per layer, then the backward recursion by hand (see lstm_fast)."""
+    L, D, H = info.num_layers, info.num_directions, info.hidden_size
+    forward, layer_inputs, layer_input = {}, [], x
+    for layer in range(L):
+        layer_inputs.append(layer_input)
+        for d in range(D):
+            w = layer_weights(module, layer, d, info.is_cell)
+            forward[layer, d] = (lstm_layer_forward(layer_input, h0s[layer][d], c0s[layer][d], w, bool(d)), w)
+        outs = [forward[layer, d][0].hidden for d in range(D)]
+        layer_input = outs[0] if D == 1 else torch.cat(outs, dim=-1)
+    with torch.enable_grad():
+        out_leaf = layer_input.detach().requires_grad_(True)
+        value, head_out, external, head_grads, _ = _loss_and_direct_grads(out_leaf, head, loss, target)
+    grads, layers = {}, {}
+    for layer in range(L - 1, -1, -1):
+        grad_below = None
+        for d in range(D):
+            run, w = forward[layer, d]
+            hidden_grad, grad_gates = lstm_layer_backward(run, external[..., d * H:(d + 1) * H], w, bool(d))
+            grads.update(lstm_weight_grads(grad_gates, layer_inputs[layer], run.prev_hidden, w))
+            if layer > 0:
+                to_input = grad_gates @ w.weight_ih       # dL/dX_t of this layer: the layer below's output
+                grad_below = to_input if grad_below is None else grad_below + to_input
+            layers[layer, d] = _LayerResult(
+                hidden=run.hidden, hidden_grad=hidden_grad, gates=run.gates, prev_hidden=run.prev_hidden,
+                layer_input=layer_inputs[layer], grad_gi=grad_gates, grad_gh=grad_gates, h_n=run.h_n,
+                cell=run.cell, c_n=run.c_n)
+        external = grad_below
+    param_grads = {name: grads[name] for name, _ in module.named_parameters()}
+    param_grads.update(head_grads)
+    return _Run(dict(sorted(layers.items())), layer_input, None if head_out is None else head_out.detach(),
+                float(value.detach()), param_grads)
+
+
 def _to_numpy(tensor: torch.Tensor) -> np.ndarray:
     return tensor.detach().cpu().numpy()
 
@@ -54,99 +164,48 @@ def _to_numpy(tensor: torch.Tensor) -> np.ndarray:
 def _record_torch(module, info: ModuleInfo, inputs, hidden, loss, head, target, spec) -> Trace:
     reference = next(module.parameters())
     x = time_major_input(info, inputs, reference)
-    T, B = x.shape[0], x.shape[1]
-    h0s, c0s = initial_states(info, hidden, B, reference)
+    h0s, c0s = initial_states(info, hidden, x.shape[1], reference)
+    if info.kind == "lstm":
+        run = _run_lstm(module, info, x, h0s, c0s, head, loss, target)
+    else:
+        run = _run_unrolled(module, info, x, h0s, head, loss, target)
     L, D = info.num_layers, info.num_directions
-    runs, layer_inputs = {}, []
-    layer_input = x
-    for layer in range(L):
-        layer_inputs.append(layer_input)
-        outputs = []
-        for d in range(D):
-            w = layer_weights(module, layer, d, info.is_cell)
-            if info.kind == "lstm":
-                run = run_lstm_layer_fused(layer_input, h0s[layer][d], c0s[layer][d], w, reverse=bool(d))
-                outputs.append(run.output)
-            else:
-                run = run_layer_unrolled(info.kind, layer_input, h0s[layer][d], w, info.nonlinearity, bool(d))
-                run.output = torch.stack(run.hidden)
-                outputs.append(run.output)
-            runs[layer, d] = (run, w)
-        layer_input = outputs[0] if D == 1 else torch.cat(outputs, dim=-1)
-    out_tm = layer_input  # (T, B, D*H)
-    head_out = head(out_tm) if head is not None else None
-    loss_value = compute_loss(loss, head_out if head_out is not None else out_tm, target)
-
-    named = list(module.named_parameters())
-    head_named = [(f"head.{n}", p) for n, p in head.named_parameters()] if head is not None else []
-    run_inputs = [t for run, _ in runs.values() for t in run.grad_inputs]
-    wanted = [p for _, p in named] + [p for _, p in head_named] + run_inputs
-    grads = torch.autograd.grad(loss_value, wanted, allow_unused=True)
-    grads = [torch.zeros_like(t) if g is None else g for t, g in zip(wanted, grads)]
-    param_grads = {n: _to_numpy(g) for (n, _), g in zip(named + head_named, grads)}
-    run_grads = iter(grads[len(named) + len(head_named):])
-
-    per_layer = {key: [] for key in ("hidden", "hidden_grad", "cell", "sat", "whh", "wih")}
-    gates: dict[str, list] = {}
     with torch.no_grad():
-        for (layer, d), (run, w) in runs.items():
-            reverse = bool(d)
-            x_l = layer_inputs[layer]
-            h0 = h0s[layer][d]
-            if info.kind == "lstm":
-                out_grad, probe_grad = next(run_grads), next(run_grads)
-                hidden = run.output
-                hidden_grad = out_grad + lstm_recurrent_grad(probe_grad, reverse)
-                step_gates, cell, prev = lstm_internals(x_l, hidden, h0, c0s[layer][d], w, reverse)
-                grad_gi = grad_gh = lstm_gate_grads(step_gates, cell, c0s[layer][d], hidden_grad, reverse)
-                per_layer["cell"].append(cell)
-            else:
-                grad_gi = next(run_grads)
-                hidden = run.output.detach()
-                hidden_grad = torch.stack([next(run_grads) for _ in range(T)])
-                grad_gh = torch.stack([next(run_grads) for _ in range(T)]) if info.kind == "gru" else grad_gi
-                step_gates = {name: torch.stack(values) for name, values in run.gates.items()}
-                prev = previous_states(hidden, h0, reverse)
-            whh, wih = contribution_norms(grad_gh, grad_gi, prev, x_l)
-            per_layer["hidden"].append(hidden)
-            per_layer["hidden_grad"].append(hidden_grad)
-            per_layer["sat"].append(saturation(hidden, info.activation))
-            per_layer["whh"].append(whh)
-            per_layer["wih"].append(wih)
-            for name, value in step_gates.items():
-                gates.setdefault(name, []).append(value)
+        results = list(run.layers.values())
 
         def grid(values: list) -> np.ndarray:  # (L*D, ...) -> (L, D, ...)
             stacked = torch.stack(values)
             return _to_numpy(stacked.reshape(L, D, *stacked.shape[1:]))
 
-        last = [runs[key][0] for key in runs]
+        whh, wih = [], []
+        for r in results:
+            shared = gram(r.grad_gh) if r.grad_gh is r.grad_gi else None  # RNN, LSTM: one gate gradient
+            whh.append(contribution_norm(r.grad_gh, r.prev_hidden, shared))
+            wih.append(contribution_norm(r.grad_gi, r.layer_input, shared))
         if info.is_cell:
-            output = per_layer["hidden"][0]
-            h_n = last[0].h_n
-            c_n = last[0].c_n
+            output, h_n, c_n = results[0].hidden, results[0].h_n, results[0].c_n
         else:
-            output = out_tm.transpose(0, 1) if info.batch_first else out_tm
-            h_n = torch.stack([run.h_n for run in last])
-            c_n = torch.stack([run.c_n for run in last]) if info.kind == "lstm" else None
-        trace = Trace(
+            output = run.output.transpose(0, 1) if info.batch_first else run.output
+            h_n = torch.stack([r.h_n for r in results])
+            c_n = torch.stack([r.c_n for r in results]) if info.kind == "lstm" else None
+        head_features = run.head_output.shape[-1] if run.head_output is not None else 0
+        return Trace(
             kind=info.kind, is_cell=info.is_cell, nonlinearity=info.activation, batch_first=info.batch_first,
             inputs=_to_numpy(inputs), output=_to_numpy(output),
-            hidden=grid(per_layer["hidden"]), hidden_grad=grid(per_layer["hidden_grad"]),
-            cell=grid(per_layer["cell"]) if per_layer["cell"] else None,
+            hidden=grid([r.hidden for r in results]), hidden_grad=grid([r.hidden_grad for r in results]),
+            cell=grid([r.cell for r in results]) if info.kind == "lstm" else None,
             h_n=_to_numpy(h_n), c_n=None if c_n is None else _to_numpy(c_n),
-            gates={name: grid(values) for name, values in gates.items()},
-            head_output=None if head_out is None else _to_numpy(head_out),
-            hidden_norm=grid([torch.linalg.vector_norm(h, dim=(-2, -1)) for h in per_layer["hidden"]]),
-            grad_norm=grid([torch.linalg.vector_norm(g, dim=(-2, -1)) for g in per_layer["hidden_grad"]]),
-            saturation=grid(per_layer["sat"]), whh_grad_contrib_norm=grid(per_layer["whh"]),
-            wih_grad_contrib_norm=grid(per_layer["wih"]),
-            loss=float(loss_value.detach()), loss_name=loss, param_grads=param_grads, spec=spec,
-            device=str(reference.device),
-            operands=layer_operands(info, B, head_out.shape[-1] if head_out is not None else 0, reference),
+            gates={name: grid([r.gates[name] for r in results]) for name in results[0].gates},
+            head_output=None if run.head_output is None else _to_numpy(run.head_output),
+            hidden_norm=grid([torch.linalg.vector_norm(r.hidden, dim=(-2, -1)) for r in results]),
+            grad_norm=grid([torch.linalg.vector_norm(r.hidden_grad, dim=(-2, -1)) for r in results]),
+            saturation=grid([saturation(r.hidden, info.activation) for r in results]),
+            whh_grad_contrib_norm=grid(whh), wih_grad_contrib_norm=grid(wih),
+            loss=run.loss, loss_name=loss, param_grads={n: _to_numpy(g) for n, g in run.param_grads.items()},
+            spec=spec, device=str(reference.device),
+            operands=layer_operands(info, x.shape[1], head_features, reference),
             equation=equation(info.kind, info.activation),
         )
-    return trace
 
 
 def layer_operands(info: ModuleInfo, batch: int, head_features: int, reference: torch.Tensor) -> list[list[dict]]:
