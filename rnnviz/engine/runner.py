@@ -25,6 +25,7 @@ from .spec import RNNSpec
 from .trace import Trace
 
 Cell = namedtuple("Cell", "phase layer direction t")
+_BLOCK = 32  # backward cells per cached partial sum of the weight gradients
 
 
 def forward_schedule(num_layers: int, num_directions: int, seq_len: int) -> list[Cell]:
@@ -126,6 +127,7 @@ class Runner:
         self.records: list[StepRecord] = []
         self._forward: dict[tuple, _ForwardState] = {}
         self._backward: dict[tuple, _BackwardState] = {}
+        self._block_sums: dict[tuple, list] = {}
         self._grad_h: dict[tuple, torch.Tensor] = {}
         self._grad_c: dict[tuple, torch.Tensor] = {}
         self.loss: float | None = None
@@ -183,6 +185,8 @@ class Runner:
                 array[key] = np.nan
         else:
             state = self._backward.pop(key)
+            done = sum(1 for k in self._backward if k[:2] == key[:2])
+            del self._block_sums.get(key[:2], [])[done // _BLOCK:]
             for acc_key, old in state.restore.items():
                 store = self._grad_c if acc_key[0] == "c" else self._grad_h
                 if old is None:
@@ -319,24 +323,38 @@ class Runner:
                           float(self.saturation[key]), grad_norm, whh, wih)
 
     # -- results -------------------------------------------------------------------------
+    def _weight_grad_sum(self, keys: list, w) -> dict[str, torch.Tensor]:
+        """The weight and bias gradient terms of the backward cells `keys`, summed in one batch."""
+        grad_gi = torch.cat([self._backward[k].grad_gi for k in keys])
+        grad_gh = torch.cat([self._backward[k].grad_gh for k in keys])
+        sums = {"weight_ih": grad_gi.T @ torch.cat([self._forward[k].x.detach() for k in keys]),
+                "weight_hh": grad_gh.T @ torch.cat([self._forward[k].h_prev.detach() for k in keys])}
+        if w.bias_ih is not None:
+            sums["bias_ih"], sums["bias_hh"] = grad_gi.sum(0), grad_gh.sum(0)
+        return sums
+
     @torch.no_grad()
     def param_grads(self) -> dict[str, np.ndarray]:
-        """dL/dparam summed over the backward cells done so far (all of them: equal to .grad of loss.backward())."""
+        """dL/dparam summed over the backward cells done so far (all of them: equal to .grad of loss.backward()).
+
+        Full blocks of _BLOCK cells are summed once and cached, so a long backward run does not
+        redo every cell per call; the result depends only on which cells are done, so going back
+        and stepping again gives the very same numbers.
+        """
         result = {}
         for (l, d), w in self._weights.items():
             done = [key for key in self._backward if key[:2] == (l, d)]
-            grad_gi = torch.cat([self._backward[k].grad_gi for k in done]) if done else None
-            grad_gh = torch.cat([self._backward[k].grad_gh for k in done]) if done else None
-            values = {
-                "weight_ih": (grad_gi.T @ torch.cat([self._forward[k].x.detach() for k in done])) if done
-                else torch.zeros_like(w.weight_ih),
-                "weight_hh": (grad_gh.T @ torch.cat([self._forward[k].h_prev.detach() for k in done])) if done
-                else torch.zeros_like(w.weight_hh),
-            }
-            if w.bias_ih is not None:
-                values["bias_ih"] = grad_gi.sum(0) if done else torch.zeros_like(w.bias_ih)
-                values["bias_hh"] = grad_gh.sum(0) if done else torch.zeros_like(w.bias_hh)
-            for role, value in values.items():
+            blocks = self._block_sums.setdefault((l, d), [])
+            full = len(done) // _BLOCK
+            del blocks[full:]
+            while len(blocks) < full:
+                start = len(blocks) * _BLOCK
+                blocks.append(self._weight_grad_sum(done[start:start + _BLOCK], w))
+            parts = blocks + ([self._weight_grad_sum(done[full * _BLOCK:], w)] if len(done) > full * _BLOCK else [])
+            for role in ("weight_ih", "weight_hh") + (("bias_ih", "bias_hh") if w.bias_ih is not None else ()):
+                value = torch.zeros_like(getattr(w, role))
+                for part in parts:
+                    value = value + part[role]
                 result[w.names[role]] = value.cpu().numpy()
         ordered = {name: result[name] for name, _ in self.module.named_parameters()}
         for name, grad in self._head_grads.items():

@@ -146,3 +146,24 @@ def test_cuda_record_equals_cpu_record():
     runner = Runner.from_spec(spec.replace(device="cuda"))
     runner.run_to_end()
     np.testing.assert_allclose(runner.snapshot().hidden_grad, cpu.hidden_grad, atol=1e-9)
+
+
+def test_param_grads_are_the_same_however_the_position_was_reached():
+    spec = get_preset("vanishing-tanh").replace(seq_len=80, hidden_size=8)
+    runner = Runner.from_spec(spec)
+    runner.run_to_end()
+    final = runner.param_grads()
+    runner.seek(runner.num_forward + 50)
+    middle = runner.param_grads()        # caches a full block of 32 cells
+    runner.seek(runner.num_forward + 20)  # back into that block
+    runner.param_grads()
+    runner.seek(runner.num_forward + 50)
+    for name, value in runner.param_grads().items():
+        np.testing.assert_array_equal(value, middle[name])
+    runner.run_to_end()
+    for name, value in runner.param_grads().items():
+        np.testing.assert_array_equal(value, final[name])
+    fresh = Runner.from_spec(spec)
+    fresh.run_to_end()
+    for name, value in fresh.param_grads().items():
+        np.testing.assert_array_equal(value, final[name])
