@@ -1,0 +1,324 @@
+"""The main window: transport and selection toolbars, dockable panels, menus, status bar, messages."""
+from __future__ import annotations
+
+from rnnviz.engine.presets import DEFAULT_PRESET, get_preset
+
+from .controls import SpecForm
+from .export import ask_export
+from .frame import Frame, Selection
+from .panels.activations import ActivationsPanel
+from .panels.gradients import GradientsPanel
+from .panels.shapes import ShapesPanel
+from .qt import QtCore, QtGui, QtWidgets
+from .settings import settings as open_settings
+from .transport import Transport
+from .widgets import StaticText
+from .worker import Session
+
+LAYOUT_VERSION = 1
+
+
+class MainWindow(QtWidgets.QMainWindow):
+    def __init__(self, spec=None, trace=None, build: bool = True):
+        super().__init__()
+        self.setWindowTitle("rnnviz — RNN debugger")
+        self.setDockNestingEnabled(True)
+        self.session = Session(self)
+        self.selection = Selection()
+        self.frame: Frame | None = None
+        self._panel_queue: list = []
+        self._immediate = False
+
+        self.form = SpecForm(spec or get_preset(DEFAULT_PRESET))
+        self.transport = Transport()
+        self.shapes = ShapesPanel()
+        self.activations = ActivationsPanel()
+        self.gradients = GradientsPanel()
+        self.messages = QtWidgets.QPlainTextEdit()
+        self.messages.setReadOnly(True)
+        self.messages.setPlaceholderText("Messages and errors appear here.")
+
+        bar = self.addToolBar("Transport")
+        bar.setObjectName("transport")
+        bar.setMovable(False)
+        bar.addWidget(self.transport)
+        self.addToolBarBreak()
+        self._make_selection_bar()
+
+        self.docks: dict[str, QtWidgets.QDockWidget] = {}
+        for name, widget in (("Network", self.form), ("Shapes", self.shapes), ("Hidden activations", self.activations),
+                             ("Gradients", self.gradients), ("Messages", self.messages)):
+            self._add_dock(name, widget)
+        self._default_layout()
+        self._make_menus()
+        self._make_status_bar()
+        self._connect()
+        self._settings = open_settings()
+        self._default_state = self.saveState(LAYOUT_VERSION)
+        if self._settings is not None:
+            geometry = self._settings.value("geometry")
+            state = self._settings.value("state")
+            if geometry is not None:
+                self.restoreGeometry(geometry)
+            if state is not None:
+                self.restoreState(state, LAYOUT_VERSION)
+        if trace is not None:
+            self.open_trace(trace)
+        elif build:
+            self.session.build(self.form.spec())
+
+    # -- construction -------------------------------------------------------------------
+    def _make_selection_bar(self) -> None:
+        bar = self.addToolBar("Selection")
+        bar.setObjectName("selection")
+        bar.setMovable(False)
+        self.layer_box, self.direction_box, self.batch_box = QtWidgets.QSpinBox(), QtWidgets.QComboBox(), QtWidgets.QSpinBox()
+        self.direction_box.addItem("0 (forward)", 0)
+        bar.addWidget(QtWidgets.QLabel(" Show layer "))
+        bar.addWidget(self.layer_box)
+        bar.addWidget(QtWidgets.QLabel("  direction "))
+        bar.addWidget(self.direction_box)
+        bar.addWidget(QtWidgets.QLabel("  batch element "))
+        bar.addWidget(self.batch_box)
+        self.layer_box.setToolTip("Layer shown in the heatmaps and the histogram")
+        self.batch_box.setToolTip("Batch element shown in the heatmaps and the line plot")
+        self.layer_box.valueChanged.connect(self._selection_changed)
+        self.batch_box.valueChanged.connect(self._selection_changed)
+        self.direction_box.currentIndexChanged.connect(self._selection_changed)
+        self.loss_label = StaticText(width=320)
+        self.loss_label.alignment = QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter
+        spacer = QtWidgets.QWidget()
+        spacer.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Preferred)
+        bar.addWidget(spacer)
+        bar.addWidget(self.loss_label)
+
+    def _add_dock(self, name: str, widget: QtWidgets.QWidget) -> None:
+        dock = QtWidgets.QDockWidget(name, self)
+        dock.setObjectName(name.lower().replace(" ", "_"))
+        dock.setWidget(widget)
+        dock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetClosable
+                         | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        dock.setContextMenuPolicy(QtCore.Qt.ContextMenuPolicy.CustomContextMenu)
+        dock.customContextMenuRequested.connect(lambda pos, d=dock: self._dock_menu(d, pos))
+        self.docks[name] = dock
+        self.addDockWidget(QtCore.Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+
+    def _default_layout(self) -> None:
+        d = self.docks
+        for dock in d.values():
+            dock.setFloating(False)
+            dock.show()
+        self.splitDockWidget(d["Network"], d["Shapes"], QtCore.Qt.Orientation.Horizontal)
+        self.splitDockWidget(d["Shapes"], d["Hidden activations"], QtCore.Qt.Orientation.Vertical)
+        self.splitDockWidget(d["Hidden activations"], d["Gradients"], QtCore.Qt.Orientation.Horizontal)
+        self.splitDockWidget(d["Network"], d["Messages"], QtCore.Qt.Orientation.Vertical)
+        self.resizeDocks([d["Network"], d["Shapes"]], [330, 1270], QtCore.Qt.Orientation.Horizontal)
+        self.resizeDocks([d["Shapes"], d["Hidden activations"]], [330, 600], QtCore.Qt.Orientation.Vertical)
+        self.resizeDocks([d["Network"], d["Messages"]], [780, 150], QtCore.Qt.Orientation.Vertical)
+        self.resizeDocks([d["Hidden activations"], d["Gradients"]], [630, 640], QtCore.Qt.Orientation.Horizontal)
+
+    def _make_menus(self) -> None:
+        from . import files
+
+        menu = self.menuBar().addMenu("&File")
+        for text, slot, keys in (("&Open trace…", lambda: files.open_trace(self), "Ctrl+O"),
+                                 ("&Save trace…", lambda: files.save_trace(self), "Ctrl+S"),
+                                 ("Open s&pec…", lambda: files.open_spec(self), None),
+                                 ("Save sp&ec…", lambda: files.save_spec(self), None)):
+            action = menu.addAction(text)
+            action.triggered.connect(slot)
+            if keys:
+                action.setShortcut(QtGui.QKeySequence(keys))
+        export = menu.addMenu("&Export panel")
+        for name, dock in self.docks.items():
+            export.addAction(name).triggered.connect(lambda *_, n=name, w=dock.widget(): self._export(n, w))
+        menu.addSeparator()
+        menu.addAction("&Quit", QtGui.QKeySequence("Ctrl+Q"), self.close)
+
+        run = self.menuBar().addMenu("&Run")
+        t, s = self.transport, self.session
+        self.actions_by_key = {}
+        for text, key, slot in (("Play / pause", "Space", lambda: t.play_button.toggle()),
+                                ("Step", "Right", s.step), ("Step back", "Left", s.back),
+                                ("Backward step", "B", s.backward_step), ("Reset", "Home", s.reset),
+                                ("Run to end", "End", s.run_to_end), ("Backward to t=0", None, s.run_backward),
+                                ("Stop", "Esc", self._stop)):
+            action = run.addAction(text)
+            action.triggered.connect(lambda *_, f=slot: f())
+            if key:
+                action.setShortcut(QtGui.QKeySequence(key))
+                action.setShortcutContext(QtCore.Qt.ShortcutContext.WindowShortcut)
+                self.actions_by_key[key] = action
+
+        view = self.menuBar().addMenu("&View")
+        for dock in self.docks.values():
+            view.addAction(dock.toggleViewAction())
+        view.addSeparator()
+        view.addAction("Restore default layout", self.restore_default_layout)
+        from .view_menu import add_view_actions  # issue #4: training, presentation (F11), lessons, spectral, compare
+
+        add_view_actions(self, view)
+
+    def _make_status_bar(self) -> None:
+        self.status_text = StaticText()  # one widget, one paint per frame
+        self.status_text.setMinimumWidth(700)
+        self.statusBar().addPermanentWidget(self.status_text, 1)
+
+    def _connect(self) -> None:
+        t, s = self.transport, self.session
+        t.reset.connect(s.reset)
+        t.back.connect(s.back)
+        t.step.connect(s.step)
+        t.play.connect(self._play)
+        t.stop.connect(self._stop)
+        t.run_end.connect(s.run_to_end)
+        t.back_step.connect(s.backward_step)
+        t.run_backward.connect(s.run_backward)
+        t.seek.connect(s.seek)
+        t.speed_changed.connect(lambda v: setattr(s, "speed", v))
+        s.speed = t.speed_value()
+        s.frame_ready.connect(self.apply_frame)
+        s.error.connect(self.show_error)
+        s.built.connect(self._built)
+        s.devices_found.connect(self.form.set_devices)
+        s.playing_changed.connect(lambda on: t.set_playing(on))
+        self.form.build_requested.connect(s.build)
+        self.activations.seek.connect(self.seek_time)
+        self.gradients.seek.connect(self.seek_time)
+        for name, widget in (("Hidden activations", self.activations), ("Gradients", self.gradients)):
+            button = QtWidgets.QToolButton()
+            button.setText("Export…")
+            button.setToolTip(f"Save the {name} panel as PNG or SVG")
+            button.clicked.connect(lambda *_, n=name, w=widget: self._export(n, w))
+            widget.toolbar.addWidget(button)
+
+    # -- behaviour ----------------------------------------------------------------------
+    def _play(self, on: bool) -> None:
+        self.session.play(on)
+
+    def _stop(self) -> None:
+        self.session.stop()
+        self.transport.set_playing(False)
+
+    def _built(self, spec) -> None:
+        if spec is not None:
+            self.setWindowTitle(f"rnnviz — {self.form.preset.currentData() or spec.kind}"
+                                + ("  (read-only trace)" if self.session.read_only else ""))
+        self.transport.set_read_only(self.session.read_only)
+        self.log(f"built {spec.kind if spec else 'trace'}" + (f": {spec.description}" if spec and spec.description else ""))
+
+    def open_trace(self, trace) -> None:
+        if trace.spec is not None:
+            self.form.set_spec(trace.spec)
+        self.session.open_trace(trace)
+
+    def _selection_changed(self, *_args) -> None:
+        self.selection = Selection(self.layer_box.value(), self.direction_box.currentData() or 0, self.batch_box.value())
+        if self.frame is not None:
+            self.apply_frame(self.frame, immediate=True)
+
+    def _sync_selection(self, trace) -> None:
+        L, D, T, B, H = trace.hidden.shape
+        for box, top in ((self.layer_box, L - 1), (self.batch_box, B - 1)):
+            if box.maximum() != top:
+                with QtCore.QSignalBlocker(box):
+                    box.setRange(0, top)
+        if self.direction_box.count() != D:
+            with QtCore.QSignalBlocker(self.direction_box):
+                self.direction_box.clear()
+                self.direction_box.addItem("0 (forward)", 0)
+                if D == 2:
+                    self.direction_box.addItem("1 (reverse)", 1)
+        self.selection = Selection(self.layer_box.value(), self.direction_box.currentData() or 0, self.batch_box.value())
+
+    def apply_frame(self, frame: Frame, immediate: bool = False) -> None:
+        """Show `frame`: status and transport now, then the panels: all at once when this is the last
+        frame of its job (one paint: lowest latency for a Step), else one panel per event-loop turn
+        during a run or play (a turn paints one panel, not three: shorter stalls)."""
+        immediate = immediate or frame.final or self.session.is_idle()
+        self.frame = frame
+        self._sync_selection(frame.trace)
+        self.transport.set_position(frame.position, frame.total, frame.num_forward)
+        cell = frame.cell
+        where = "—" if cell is None else None
+        self.status_text.setText(
+            f"phase: {frame.phase}    layer: {where or cell.layer}    direction: {where or cell.direction}    "
+            f"t: {where or cell.t}    device: {frame.device}    {frame.ms:.2f} ms/step")
+        loss = getattr(frame.trace, "loss", float("nan"))
+        name = getattr(frame.trace, "loss_name", "")
+        self.loss_label.setText(f"loss ({name}): " + (f"{loss:.5g}  " if loss == loss else "after the forward pass  "))
+        fresh = not self._panel_queue
+        self._panel_queue = [self.shapes, self.activations, self.gradients]
+        if immediate:
+            self._immediate = True
+            while self._panel_queue:
+                self._update_next_panel()
+            self._immediate = False
+        elif fresh:
+            QtCore.QTimer.singleShot(0, self._update_next_panel)
+
+    def _update_next_panel(self) -> None:
+        if not self._panel_queue or self.frame is None:
+            return
+        panel = self._panel_queue.pop(0)
+        name = {self.shapes: "Shapes", self.activations: "Hidden activations", self.gradients: "Gradients"}[panel]
+        if self.docks[name].isVisible() or not self.isVisible():
+            if panel is self.shapes:
+                panel.update(self.frame)
+            else:
+                panel.update(self.frame, self.selection)
+        if self._panel_queue and not self._immediate:
+            QtCore.QTimer.singleShot(0, self._update_next_panel)
+
+    def is_idle(self) -> bool:
+        """Nothing queued, computing, or waiting to be drawn."""
+        return self.session.is_idle() and not self._panel_queue
+
+    def seek_time(self, t: int) -> None:
+        """Jump to the cell of timestep t (selected layer and direction; backward cells in the backward phase)."""
+        frame = self.frame
+        if frame is None or not frame.schedule:
+            return
+        phase = "backward" if frame.phase == "backward" else "forward"
+        sel = self.selection
+        for index, cell in enumerate(frame.schedule):
+            if cell.phase == phase and cell.t == t and cell.layer == sel.layer and cell.direction == sel.direction:
+                self.session.seek(index + 1)
+                return
+
+    def show_error(self, message: str) -> None:
+        self.statusBar().showMessage(f"Error: {message}", 15000)
+        self.log(f"ERROR: {message}")
+        self.docks["Messages"].show()
+        self.docks["Messages"].raise_()
+        self.transport.set_playing(False)
+
+    def log(self, text: str) -> None:
+        self.messages.appendPlainText(text)
+
+    def _export(self, name: str, widget) -> None:
+        try:
+            path = ask_export(widget, name, self)
+        except OSError as exc:
+            self.show_error(str(exc))
+            return
+        if path:
+            self.log(f"exported {name} to {path}")
+
+    def _dock_menu(self, dock, pos) -> None:
+        menu = QtWidgets.QMenu(self)
+        menu.addAction(f"Export {dock.windowTitle()}…", lambda: self._export(dock.windowTitle(), dock.widget()))
+        menu.addAction("Close", dock.close)
+        menu.exec(dock.mapToGlobal(pos))
+
+    def restore_default_layout(self) -> None:
+        self.restoreState(self._default_state, LAYOUT_VERSION)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        self.session.stop()
+        if self._settings is not None:
+            self._settings.setValue("geometry", self.saveGeometry())
+            self._settings.setValue("state", self.saveState(LAYOUT_VERSION))
+            self._settings.sync()
+        super().closeEvent(event)

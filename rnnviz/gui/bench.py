@@ -1,0 +1,150 @@
+"""`rnnviz bench gui`: how fast the real window follows the engine, offscreen.
+
+- step -> repainted: from a Step (intention sent) until every panel has been repainted with its frame;
+- GUI frame: the GUI-thread cost of one frame alone (apply to every panel + repaint), i.e. what can stall;
+- play: cells per second Play sustains at full speed with every panel live;
+- stall: the longest gap between event-loop ticks during a whole run to the end (forward + backward).
+"""
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import time
+
+BIG = dict(kind="rnn", seq_len=1000, batch_size=8, input_size=64, hidden_size=512, num_layers=2)
+
+
+def _percentile(values, q):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def _settle(qapp, window, timeout=300.0):
+    end = time.monotonic() + timeout
+    while not window.is_idle():
+        qapp.processEvents()
+        time.sleep(0.0002)  # as an idle event loop would: let the worker thread have the GIL
+        if time.monotonic() > end:
+            raise TimeoutError("the window did not settle")
+
+
+def _flush(qapp, window) -> None:
+    """Until everything changed is on screen: pyqtgraph's scene changes reach their views through a
+    queued call: deliver those, then let Qt paint the dirty regions (as a running event loop would)."""
+    for _ in range(3):
+        qapp.processEvents()
+
+
+def _case(qapp, name, spec, repeats, play_seconds):
+    from .app import MainWindow
+    from .qt import QtCore
+
+    window = MainWindow(spec)
+    window.resize(1600, 1000)
+    window.show()
+    try:
+        _settle(qapp, window)
+        session = window.session
+        latency, frame_cost = [], []
+        for _ in range(repeats):
+            if session.runner.position >= session.runner.num_forward:
+                session.reset()
+                _settle(qapp, window)
+            time.sleep(0.02)  # let the display-rate throttle expire: measure a lone step
+            start = time.perf_counter()
+            session.step()
+            _settle(qapp, window)
+            _flush(qapp, window)
+            latency.append((time.perf_counter() - start) * 1000)
+            start = time.perf_counter()
+            window.apply_frame(session.frame, immediate=True)
+            _flush(qapp, window)
+            frame_cost.append((time.perf_counter() - start) * 1000)
+
+        # Play at full speed, every panel live; a short schedule starts over from Reset.
+        session.speed = 1000.0
+        played, elapsed = 0, 0.0
+        limit = time.perf_counter() + play_seconds
+        total = len(session.runner.schedule)
+        while time.perf_counter() < limit:
+            session.reset()
+            _settle(qapp, window)
+            start = time.perf_counter()
+            session.play(True)
+            while time.perf_counter() < limit and session.runner.position < total:
+                qapp.processEvents()
+                time.sleep(0.0002)
+            elapsed += time.perf_counter() - start  # time playing only, not the resets between
+            played += session.runner.position
+            session.stop()
+            _settle(qapp, window)
+
+        # Longest event-loop stall during a whole run to the end.
+        session.reset()
+        _settle(qapp, window)
+        gaps, last = [], [time.perf_counter()]
+
+        def tick():
+            now = time.perf_counter()
+            gaps.append(now - last[0])
+            last[0] = now
+
+        timer = QtCore.QTimer()
+        timer.timeout.connect(tick)
+        timer.start(1)
+        run_start = time.perf_counter()
+        session.run_backward()
+        _settle(qapp, window)
+        run_s = time.perf_counter() - run_start
+        timer.stop()
+        return {
+            "case": name, "shape (T,B,I,H,L)": [spec.seq_len, spec.batch_size, spec.input_size, spec.hidden_size,
+                                                spec.num_layers],
+            "step_to_repaint_ms": {"median": statistics.median(latency), "p95": _percentile(latency, 0.95)},
+            "gui_frame_ms": {"median": statistics.median(frame_cost), "p95": _percentile(frame_cost, 0.95)},
+            "play_steps_per_s": played / elapsed,
+            "run_to_end_s": run_s, "cells": total,
+            "max_event_loop_stall_ms": max(gaps) * 1000 if gaps else 0.0,
+        }
+    finally:
+        window.session.stop()
+        _settle(qapp, window)
+        window.close()
+        window.deleteLater()
+        qapp.processEvents()
+
+
+def measure(repeats: int = 30, quick: bool = False) -> list[dict]:
+    os.environ.setdefault("RNNVIZ_SETTINGS", "")
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from rnnviz.engine.presets import get_preset
+    from rnnviz.engine.spec import RNNSpec
+
+    from .qt import app
+
+    qapp = app()
+    cases = [("seed-rnn", get_preset("seed-rnn"))]
+    if quick:
+        cases.append(("rnn T=100 H=64", RNNSpec(kind="rnn", seq_len=100, batch_size=4, input_size=8, hidden_size=64)))
+    else:
+        cases.append(("rnn (1000,8,64,512,2)", RNNSpec(**BIG)))
+    return [_case(qapp, name, spec, repeats, 1.0 if quick else 3.0) for name, spec in cases]
+
+
+def format_table(results: list[dict]) -> str:
+    lines = [f"{'case':<24} {'step->repaint ms (med/p95)':>27} {'GUI frame ms (med/p95)':>23} "
+             f"{'play steps/s':>13} {'max stall ms':>13} {'run to end s':>13}"]
+    for r in results:
+        s, g = r["step_to_repaint_ms"], r["gui_frame_ms"]
+        lines.append(f"{r['case']:<24} {s['median']:>14.1f} / {s['p95']:<10.1f} {g['median']:>11.1f} / {g['p95']:<9.1f} "
+                     f"{r['play_steps_per_s']:>13.0f} {r['max_event_loop_stall_ms']:>13.1f} {r['run_to_end_s']:>13.2f}")
+    return "\n".join(lines)
+
+
+def run(args) -> int:
+    repeats = args.repeats or (10 if args.quick else 30)
+    results = measure(repeats, args.quick)
+    print(json.dumps(results, indent=2) if args.json else format_table(results))
+    return 0

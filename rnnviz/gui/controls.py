@@ -1,0 +1,273 @@
+"""The spec form: one control per RNNSpec field, limited to its valid range, a preset picker, a device
+picker, a red line explaining an invalid combination, and a Code tab with the equivalent PyTorch code."""
+from __future__ import annotations
+
+from rnnviz.engine import spec as spec_module
+from rnnviz.engine.codegen import pytorch_code
+from rnnviz.engine.presets import DEFAULT_PRESET, get_preset, preset_names
+from rnnviz.engine.spec import RNNSpec, SpecError
+
+from .qt import QtCore, QtGui, QtWidgets
+
+CHOICES = {
+    "kind": spec_module.KINDS, "nonlinearity": spec_module.NONLINEARITIES, "dtype": spec_module.DTYPES,
+    "init": spec_module.INITS, "input_source": spec_module.INPUT_SOURCES, "loss": spec_module.LOSSES,
+}
+INTS = {"input_size": (1, 65536), "hidden_size": (1, 65536), "num_layers": (1, 16), "output_size": (0, 65536),
+        "seq_len": (1, 100000), "batch_size": (1, 65536), "seed": (0, 2**31 - 1)}
+BOOLS = ("bias", "batch_first", "bidirectional")
+LABELS = {"whh_scale": "W_hh spectral radius", "init_sigma": "init σ", "output_size": "output_size (head)"}
+ORDER = ("kind", "input_size", "hidden_size", "num_layers", "nonlinearity", "bias", "batch_first", "bidirectional",
+         "dropout", "output_size", "seq_len", "batch_size", "dtype", "device", "seed", "init", "init_sigma",
+         "whh_scale", "input_source", "text", "loss")
+CELL_ONLY_DEFAULTS = {"num_layers": 1, "bidirectional": False, "batch_first": False, "dropout": 0.0}
+
+
+class SpecForm(QtWidgets.QWidget):
+    """Edits an RNNSpec. `spec_changed(spec)` on every valid edit; `build_requested(spec)` on Build."""
+
+    spec_changed = QtCore.Signal(object)
+    build_requested = QtCore.Signal(object)
+
+    def __init__(self, spec: RNNSpec | None = None, parent=None):
+        super().__init__(parent)
+        self._spec = spec or get_preset(DEFAULT_PRESET)
+        self.preset = QtWidgets.QComboBox()
+        self.preset.addItem("(custom)", "")
+        for name in preset_names():
+            self.preset.addItem(name, name)
+            self.preset.setItemData(self.preset.count() - 1, get_preset(name).description, QtCore.Qt.ItemDataRole.ToolTipRole)
+        self.preset.activated.connect(self._preset_chosen)
+        self.description = QtWidgets.QLabel()
+        self.description.setWordWrap(True)
+        self.description.setStyleSheet("color:#444")
+        self.widgets: dict[str, QtWidgets.QWidget] = {}
+        form = QtWidgets.QFormLayout()
+        form.setFieldGrowthPolicy(QtWidgets.QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.addRow("preset", self.preset)
+        form.addRow(self.description)
+        for name in ORDER:
+            widget = self._make(name)
+            self.widgets[name] = widget
+            form.addRow(LABELS.get(name, name), widget)
+        self.error = QtWidgets.QLabel()
+        self.error.setObjectName("spec_error")
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color:#c00000; font-weight:bold")
+        self.error.hide()
+        self.build_button = QtWidgets.QPushButton("Build")
+        self.build_button.setToolTip("Build the network from these settings (Ctrl+Return)")
+        self.build_button.clicked.connect(self._build)
+        self.build_button.setShortcut(QtGui.QKeySequence("Ctrl+Return"))
+
+        scroll_body = QtWidgets.QWidget()
+        body = QtWidgets.QVBoxLayout(scroll_body)
+        body.addLayout(form)
+        body.addStretch(1)
+        scroll = QtWidgets.QScrollArea()
+        scroll.setWidget(scroll_body)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        spec_tab = QtWidgets.QWidget()
+        spec_layout = QtWidgets.QVBoxLayout(spec_tab)
+        spec_layout.setContentsMargins(0, 0, 0, 0)
+        spec_layout.addWidget(scroll, 1)
+        spec_layout.addWidget(self.error)
+        spec_layout.addWidget(self.build_button)
+
+        self.code = QtWidgets.QPlainTextEdit()
+        self.code.setReadOnly(True)
+        self.code.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse
+                                          | QtCore.Qt.TextInteractionFlag.TextSelectableByKeyboard)
+        font = QtGui.QFont("monospace")
+        font.setStyleHint(QtGui.QFont.StyleHint.Monospace)
+        self.code.setFont(font)
+        self.code.setLineWrapMode(QtWidgets.QPlainTextEdit.LineWrapMode.NoWrap)
+        copy = QtWidgets.QPushButton("Copy code")
+        copy.clicked.connect(lambda: QtWidgets.QApplication.clipboard().setText(self.code.toPlainText()))
+        code_tab = QtWidgets.QWidget()
+        code_layout = QtWidgets.QVBoxLayout(code_tab)
+        code_layout.setContentsMargins(0, 0, 0, 0)
+        code_layout.addWidget(self.code, 1)
+        code_layout.addWidget(copy)
+
+        self.tabs = QtWidgets.QTabWidget()
+        self.tabs.addTab(spec_tab, "Spec")
+        self.tabs.addTab(code_tab, "Code")
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.tabs)
+        self.set_spec(self._spec)
+
+    # -- widgets ------------------------------------------------------------------------
+    def _make(self, name: str) -> QtWidgets.QWidget:
+        if name in CHOICES:
+            w = QtWidgets.QComboBox()
+            for choice in CHOICES[name]:
+                w.addItem(choice, choice)
+            if name == "loss":
+                for i, choice in enumerate(CHOICES[name]):
+                    w.setItemData(i, spec_module.LOSS_DESCRIPTIONS[choice], QtCore.Qt.ItemDataRole.ToolTipRole)
+            w.currentIndexChanged.connect(self._edited)
+        elif name == "device":
+            w = QtWidgets.QComboBox()
+            w.addItem("cpu", "cpu")
+            w.setToolTip("The devices torch finds on this machine")
+            w.currentIndexChanged.connect(self._edited)
+        elif name in INTS:
+            w = QtWidgets.QSpinBox()
+            w.setRange(*INTS[name])
+            w.setKeyboardTracking(False)
+            if name == "output_size":
+                w.setSpecialValueText("0 (no head)")
+            w.valueChanged.connect(self._edited)
+        elif name in BOOLS:
+            w = QtWidgets.QCheckBox()
+            w.toggled.connect(self._edited)
+        elif name == "dropout":
+            w = QtWidgets.QDoubleSpinBox()
+            w.setRange(0.0, 0.99)
+            w.setSingleStep(0.1)
+            w.setKeyboardTracking(False)
+            w.valueChanged.connect(self._edited)
+        elif name == "init_sigma":
+            w = QtWidgets.QDoubleSpinBox()
+            w.setDecimals(4)
+            w.setRange(0.0001, 100.0)
+            w.setSingleStep(0.05)
+            w.setKeyboardTracking(False)
+            w.valueChanged.connect(self._edited)
+        elif name == "whh_scale":
+            w = QtWidgets.QDoubleSpinBox()
+            w.setDecimals(3)
+            w.setRange(0.0, 100.0)
+            w.setSingleStep(0.1)
+            w.setSpecialValueText("off (torch init)")
+            w.setToolTip("Rescale every W_hh to this spectral radius (largest |eigenvalue|); 0 = leave as initialised")
+            w.setKeyboardTracking(False)
+            w.valueChanged.connect(self._edited)
+        else:  # text
+            w = QtWidgets.QLineEdit()
+            w.editingFinished.connect(self._edited)
+        return w
+
+    def set_devices(self, devices: list[tuple[str, str]]) -> None:
+        """Fill the device picker with (device, label) pairs from build.available_devices()."""
+        combo = self.widgets["device"]
+        with QtCore.QSignalBlocker(combo):
+            combo.clear()
+            for device, label in devices:
+                combo.addItem(label, device)
+            index = combo.findData(self._spec.device)
+            combo.setCurrentIndex(max(index, 0))
+
+    def _read(self, name: str):
+        w = self.widgets[name]
+        if isinstance(w, QtWidgets.QComboBox):
+            return w.currentData()
+        if isinstance(w, QtWidgets.QCheckBox):
+            return w.isChecked()
+        if isinstance(w, QtWidgets.QLineEdit):
+            return w.text()
+        if name == "whh_scale":
+            return None if w.value() == 0 else float(w.value())
+        return w.value()
+
+    def _write(self, name: str, value) -> None:
+        w = self.widgets[name]
+        with QtCore.QSignalBlocker(w):
+            if isinstance(w, QtWidgets.QComboBox):
+                index = w.findData(value)
+                if index < 0:  # e.g. a cuda device this machine lacks: show it, Build will explain
+                    w.addItem(str(value), value)
+                    index = w.count() - 1
+                w.setCurrentIndex(index)
+            elif isinstance(w, QtWidgets.QCheckBox):
+                w.setChecked(bool(value))
+            elif isinstance(w, QtWidgets.QLineEdit):
+                w.setText(str(value))
+            elif name == "whh_scale":
+                w.setValue(0.0 if value is None else float(value))
+            else:
+                w.setValue(value)
+
+    # -- state --------------------------------------------------------------------------
+    def values(self) -> dict:
+        values = {name: self._read(name) for name in ORDER}
+        kind = values["kind"]
+        if kind in spec_module.CELL_KINDS:
+            values.update(CELL_ONLY_DEFAULTS)
+        if kind not in ("rnn", "rnn_cell"):
+            values["nonlinearity"] = "tanh"
+        return values
+
+    def spec(self) -> RNNSpec:
+        """The spec the form shows (raises SpecError when the combination is invalid)."""
+        values = self.values()
+        preset = self.preset.currentData()
+        description = get_preset(preset).description if preset else ""
+        return self._spec.replace(description=description, **values)
+
+    def set_spec(self, spec: RNNSpec) -> None:
+        self._spec = spec
+        for name in ORDER:
+            self._write(name, getattr(spec, name))
+        with QtCore.QSignalBlocker(self.preset):
+            match = next((n for n in preset_names() if get_preset(n) == spec), "")
+            self.preset.setCurrentIndex(max(self.preset.findData(match), 0))
+        self._edited()
+
+    def _preset_chosen(self, index: int) -> None:
+        name = self.preset.itemData(index)
+        if name:
+            self.set_spec(get_preset(name))
+            self.preset.setCurrentIndex(self.preset.findData(name))
+
+    def _edited(self, *_args) -> None:
+        values = self.values()
+        cell = values["kind"] in spec_module.CELL_KINDS
+        for name in CELL_ONLY_DEFAULTS:
+            self.widgets[name].setEnabled(not cell)
+            if cell:
+                self._write(name, CELL_ONLY_DEFAULTS[name])
+        rnn = values["kind"] in ("rnn", "rnn_cell")
+        self.widgets["nonlinearity"].setEnabled(rnn)
+        if not rnn:
+            self._write("nonlinearity", "tanh")
+        self.widgets["dropout"].setEnabled(not cell and values["num_layers"] > 1)
+        self.widgets["text"].setEnabled(values["input_source"] == "text")
+        self.widgets["init_sigma"].setEnabled(values["init"] == "normal")
+        for w in self.widgets.values():
+            w.setStyleSheet("")
+        try:
+            spec = self.spec()
+        except SpecError as exc:
+            message = str(exc)
+            self.error.setText(message)
+            self.error.show()
+            self.build_button.setEnabled(False)
+            field = next((n for n in sorted(ORDER, key=len, reverse=True) if message.startswith(n)), None)
+            if field:
+                self.widgets[field].setStyleSheet("border: 2px solid #c00000")
+            self.code.setPlainText(f"# invalid settings: {message}")
+            return
+        self.error.hide()
+        self.error.setText("")
+        self.build_button.setEnabled(True)
+        self._spec = spec
+        if self.preset.currentData() and get_preset(self.preset.currentData()) != spec:
+            with QtCore.QSignalBlocker(self.preset):
+                self.preset.setCurrentIndex(0)
+        preset = self.preset.currentData()
+        self.description.setText(get_preset(preset).description if preset else "custom settings")
+        self.code.setPlainText(pytorch_code(spec))
+        self.spec_changed.emit(spec)
+
+    def _build(self) -> None:
+        try:
+            spec = self.spec()
+        except SpecError as exc:
+            self.error.setText(str(exc))
+            self.error.show()
+            return
+        self.build_requested.emit(spec)

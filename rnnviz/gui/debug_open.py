@@ -1,0 +1,89 @@
+"""Open one training iteration (its weights and batch) in the step-through debugger window."""
+from __future__ import annotations
+
+from rnnviz.engine.spec import RNNSpec, SpecError
+
+
+def iteration_spec(config, run, iteration: int) -> RNNSpec | None:
+    """A spec that describes the iteration's network in the Network form (None if none fits).
+
+    The runner gets the real module, so the spec is for display; it names the iteration.
+    """
+    if config.model == "tutorial":
+        return None
+    T = int(run.inputs.shape[0])
+    try:
+        return RNNSpec(
+            kind=config.model, input_size=int(run.inputs.shape[2]), hidden_size=config.hidden_size,
+            output_size=int(run.inputs.shape[2]), seq_len=T, batch_size=1, input_source="text",
+            text=config.text, loss="char_ce",
+            description=f"training iteration {iteration}: that iteration's weights and batch",
+        )
+    except SpecError:  # a text too short for the window: show no form, the runner still works
+        return None
+
+
+def _runner_for(run, label: str = ""):
+    """A live Runner for nn.RNN/GRU/LSTM (steps compute, weights shown); a replay for the tutorial model.
+
+    `debug_label` tags the runner so the window can tell it from one it built itself.
+    """
+    if run.head is not None:
+        from rnnviz.engine.runner import Runner
+
+        runner = Runner(run.module, run.inputs, head=run.head, loss=run.loss, target=run.target)
+    else:
+        from .replay import ReplayRunner
+
+        runner = ReplayRunner(run.trace(), module=run.module)
+    runner.debug_label = label
+    return runner
+
+
+def _open_job(run, spec, label):
+    """Worker-thread job in the Session's protocol: ('built', runner, spec, device), then a Frame."""
+    from .worker import _Failed, make_frame
+
+    try:
+        runner = _runner_for(run, label)
+        yield ("built", runner, spec, "cpu")
+        yield make_frame(runner, "cpu")
+    except Exception as exc:  # noqa: BLE001 - shown in the window's Messages
+        yield _Failed(exc)
+
+
+def open_run(window, run, spec=None, label: str = "") -> None:
+    """Show `run` (a DebugRun) in `window` (a MainWindow), at position 0, ready to step."""
+    session = window.session
+    if spec is not None:
+        window.form.set_spec(spec)
+    opener = getattr(session, "open_runner", None)
+    if opener is not None:  # the Session's public way, when it has one
+        opener(lambda: _runner_for(run, label), spec)
+    else:
+        session.stop()
+        # Session runs queued jobs in order; a job outside its own list needs a runner to exist,
+        # which the window built at start-up (see make_debugger_window).
+        session._submit(_open_job, run, spec, label)
+    if label:
+        window.log(f"opened {label}")
+        window.setWindowTitle(f"rnnviz — {label}")
+
+        def retitle(*_args):
+            # Runs after the window's own handler, which titles it by preset.
+            if getattr(window.session.runner, "debug_label", None) == label:
+                window.session.built.disconnect(retitle)
+                window.setWindowTitle(f"rnnviz — {label}")
+
+        window.session.built.connect(retitle)
+
+
+def make_debugger_window():
+    """A debugger window for iterations when the training view runs on its own."""
+    from rnnviz.engine.presets import get_preset
+
+    from .app import MainWindow
+
+    window = MainWindow(get_preset("char-hello"))
+    window.resize(1400, 900)
+    return window

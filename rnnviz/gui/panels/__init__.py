@@ -1,0 +1,1 @@
+"""Panels: each a QWidget fed numpy arrays from a Frame; none of them touches torch."""

@@ -1,0 +1,161 @@
+"""Hidden activations: heatmap units x time, chosen units over time, histogram of h_t with saturation."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..frame import Frame, Selection
+from ..qt import LINE_COLOURS, QtWidgets, pg, set_title
+from .common import Heatmap, TimeCanvas, coloured_title, finite_absmax, integer_ticks, set_range, set_series
+
+HIST_BINS = 40
+MAX_LINES = 8
+
+
+def parse_units(text: str, hidden: int) -> list[int]:
+    """'0, 3, 5-7' -> [0, 3, 5, 6, 7], clipped to range(hidden); empty -> the first few units."""
+    units: list[int] = []
+    for part in text.replace(" ", "").split(","):
+        if not part:
+            continue
+        try:
+            if "-" in part[1:]:
+                lo, hi = part.split("-", 1)
+                units.extend(range(int(lo), int(hi) + 1))
+            else:
+                units.append(int(part))
+        except ValueError:
+            continue
+    units = [u for u in dict.fromkeys(units) if 0 <= u < hidden]
+    return units[:MAX_LINES] or list(range(min(hidden, 4)))
+
+
+class ActivationsPanel(TimeCanvas):
+    """Fed `update(frame, selection)`; reads trace.hidden[l, d, :, b, :] and trace.saturation."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.units_edit = QtWidgets.QLineEdit()
+        self.units_edit.setPlaceholderText("e.g. 0,1,5-7")
+        self.units_edit.setMaximumWidth(180)
+        self.units_edit.setToolTip("Hidden units drawn in the line plot (at most 8)")
+        self.units_edit.editingFinished.connect(self._redraw)
+        self.toolbar.addWidget(QtWidgets.QLabel("Units in line plot:"))
+        self.toolbar.addWidget(self.units_edit)
+        self.toolbar.addStretch(1)
+
+        self.heat_plot = self.add_plot(0, 0, "Hidden state h_t", "timestep t", "hidden unit", colspan=2)
+        self.heatmap = Heatmap(self.heat_plot, "h_t value")
+        self.add_time_plot(self.heat_plot, self._heat_value)
+
+        self.line_plot = self.add_plot(1, 0, "Units", "timestep t", "h_t value")
+        self.line_plot.setClipToView(True)
+        self.line_plot.setDownsampling(auto=True, mode="peak")
+        self.add_time_plot(self.line_plot, self._line_value)
+        self.lines: list[pg.PlotDataItem] = []
+
+        self.hist_plot = self.add_plot(1, 1, "Histogram of h_t, all units", "h_t value", "count")
+        self.hist_info = pg.TextItem(anchor=(1, 0), color="k", fill=(255, 255, 255, 210))  # per-step text: no re-layout, unlike a title
+        self.hist_info.setParentItem(self.hist_plot.vb)
+        self.hist = pg.PlotDataItem(stepMode="center", fillLevel=0, brush=(31, 119, 180, 150), pen=pg.mkPen("#1f77b4"))
+        self.hist_plot.addItem(self.hist)
+        self.graphics.ci.layout.setRowStretchFactor(0, 3)
+        self.graphics.ci.layout.setRowStretchFactor(1, 2)
+
+        self.frame: Frame | None = None
+        self.selection = Selection()
+        self._hidden = np.full((1, 1), np.nan)  # (T, H) of the selected slice
+        self._levels = (-1.0, 1.0)
+        self._key = None
+
+    # -- data in ------------------------------------------------------------------------
+    def update(self, frame: Frame, selection: Selection) -> None:
+        self.frame, self.selection = frame, selection
+        self._redraw()
+
+    def _redraw(self) -> None:
+        frame, sel = self.frame, self.selection
+        if frame is None:
+            return
+        trace = frame.trace
+        hidden = np.asarray(trace.hidden)
+        layer, direction = min(sel.layer, hidden.shape[0] - 1), min(sel.direction, hidden.shape[1] - 1)
+        batch = min(sel.batch, hidden.shape[3] - 1)
+        self._hidden = hidden[layer, direction, :, batch, :]  # (T, H)
+        T, H = self._hidden.shape
+        spec = getattr(trace, "spec", None)
+        relu = spec is not None and getattr(spec, "nonlinearity", "tanh") == "relu" and trace.kind == "rnn"
+        key = (T, H, relu, layer, direction)
+        if relu:  # unbounded: levels follow the largest |h| so far and never shrink mid-run
+            m = finite_absmax(hidden[layer, direction])
+            self._levels = (-max(m, self._levels[1]) if key == self._key else -m, max(m, self._levels[1]) if key == self._key else m)
+        else:
+            self._levels = (-1.0, 1.0)
+        self._key = key
+        where = f"layer {layer}" + (f", direction {direction}" if hidden.shape[1] > 1 else "") + f", batch element {batch}"
+        set_title(self.heat_plot, f"Hidden state h_t, units x time  ({where})", size="11pt")
+        self.heatmap.set(self._hidden.T, levels=self._levels)
+
+        units = parse_units(self.units_edit.text(), H)
+        while len(self.lines) < len(units):
+            i = len(self.lines)
+            item = self.line_plot.plot(pen=pg.mkPen(LINE_COLOURS[i % len(LINE_COLOURS)], width=2), symbol="o",
+                                       symbolSize=5, connect="finite")
+            self.lines.append(item)
+        t_axis = np.arange(T)
+        for i, item in enumerate(self.lines):
+            if i < len(units):
+                set_series(item, t_axis, self._hidden[:, units[i]])
+                item.setSymbol("o" if T <= 100 else None)
+                item.show()
+            else:
+                item.hide()
+        set_title(self.line_plot, coloured_title("Units", [str(u) for u in units], LINE_COLOURS), size="11pt")
+        span = 0.05 * (self._levels[1] - self._levels[0])
+        set_range(self.line_plot, (-0.5, T - 0.5), (self._levels[0] - span, self._levels[1] + span))
+        integer_ticks(self.line_plot.getAxis("bottom"), T)
+
+        self._draw_histogram(frame, layer, direction)
+        self.set_cursor(frame.t)
+
+    def _draw_histogram(self, frame: Frame, layer: int, direction: int) -> None:
+        t = frame.t
+        trace = frame.trace
+        if t is None:
+            values = np.empty(0)
+        else:
+            values = np.asarray(trace.hidden[layer, direction, t]).ravel()  # all batch elements, all units
+            values = values[np.isfinite(values)]
+        lo, hi = self._levels
+        bins = HIST_BINS if values.size >= 200 else 20
+        counts, edges = np.histogram(values, bins=bins, range=(lo, hi))
+        self.hist.setData(edges, counts)
+        top = max(1, int(counts.max()) if counts.size else 1)
+        top = 2 ** int(np.ceil(np.log2(top)))  # steps of powers of two: the axis is not redrawn every frame
+        set_range(self.hist_plot, (lo - 0.02 * (hi - lo), hi + 0.02 * (hi - lo)), (0, top * 1.05))
+        sat = np.nan
+        if t is not None and getattr(trace, "saturation", None) is not None:
+            sat = float(np.asarray(trace.saturation)[layer, direction, t])
+        sat_text = "" if not np.isfinite(sat) else f", {sat:.0%} saturated"
+        self.hist_info.setText(f"t={t}{sat_text}" if t is not None else "")
+        self.hist_info.setPos(self.hist_plot.vb.width() - 4, 2)
+
+    # -- hover --------------------------------------------------------------------------
+    def _heat_value(self, x, y):
+        hit = self.heatmap.value(x, y)
+        if hit is None:
+            return None
+        t, unit, v = hit
+        return f"h_t[t={t}, unit={unit}] = {'not computed yet' if np.isnan(v) else f'{v:.4g}'}"
+
+    def _line_value(self, x, y):
+        t = int(np.floor(x + 0.5))
+        T, H = self._hidden.shape
+        if not 0 <= t < T:
+            return None
+        units = parse_units(self.units_edit.text(), H)
+        vals = ", ".join(f"unit {u}: {self._hidden[t, u]:.4g}" for u in units)
+        return f"t={t}: {vals}"
+
+    def column(self, t: int) -> np.ndarray:
+        """The heatmap's column t as drawn (units of the selected batch element): for tests."""
+        return self.heatmap.data[:, t]

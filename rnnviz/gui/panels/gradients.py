@@ -1,0 +1,149 @@
+"""Gradients: |dL/dh_t| vs t per layer, dL/dh_t heatmap, per-parameter gradient norms, dL/dW_hh per t."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..frame import Frame, Selection
+from ..qt import LINE_COLOURS, QtWidgets, pg, set_title
+from .common import Heatmap, TimeCanvas, coloured_title, finite_absmax, integer_ticks, set_range, set_series
+
+
+def _series_name(layer: int, direction: int, directions: int) -> str:
+    return f"layer {layer}" + (f" {'fwd' if direction == 0 else 'rev'}" if directions > 1 else "")
+
+
+class GradientsPanel(TimeCanvas):
+    """Fed `update(frame, selection)`; reads trace.grad_norm, hidden_grad, param_grad_norms, whh_grad_contrib_norm."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.log_box = QtWidgets.QCheckBox("Log scale")
+        self.log_box.setChecked(True)
+        self.log_box.setToolTip("Logarithmic y axis for the gradient-norm plots: a vanishing gradient is a straight line")
+        self.log_box.toggled.connect(self._set_log)
+        self.toolbar.addWidget(self.log_box)
+        self.toolbar.addStretch(1)
+
+        self.norm_plot = self.add_plot(0, 0, "‖dL/dh_t‖ per layer", "timestep t", "‖dL/dh_t‖")
+        self.add_time_plot(self.norm_plot, self._norm_value)
+        self.heat_plot = self.add_plot(0, 1, "dL/dh_t", "timestep t", "hidden unit")
+        self.heatmap = Heatmap(self.heat_plot, "dL/dh_t", levels=(-1.0, 1.0))
+        self.add_time_plot(self.heat_plot, self._heat_value)
+        self.param_plot = self.add_plot(1, 0, "‖dL/dθ‖ per parameter", "‖dL/dθ‖", "")
+        self.bars = pg.BarGraphItem(x0=[], y=[], height=0.7, width=[], brush="#1f77b4")
+        self.param_plot.addItem(self.bars)
+        self.contrib_plot = self.add_plot(1, 1, "Term t of dL/dW_hh", "timestep t", "‖term t‖")
+        self.add_time_plot(self.contrib_plot, self._contrib_value)
+        for col in (0, 1):
+            self.graphics.ci.layout.setColumnStretchFactor(col, 1)
+        self.norm_lines: list[pg.PlotDataItem] = []
+        self.contrib_lines: list[pg.PlotDataItem] = []
+        self.frame: Frame | None = None
+        self.selection = Selection()
+        self._grad = np.full((1, 1), np.nan)
+        self._param_names: list[str] = []
+        self._set_log(True)
+
+    def _set_log(self, on: bool) -> None:
+        self.norm_plot.setLogMode(y=on)
+        self.contrib_plot.setLogMode(y=on)
+        if self.frame is not None:
+            self.update(self.frame, self.selection)
+
+    def _lines(self, plot: pg.PlotItem, store: list, count: int, names: list[str]) -> list[pg.PlotDataItem]:
+        while len(store) < count:
+            colour = LINE_COLOURS[len(store) % len(LINE_COLOURS)]
+            store.append(plot.plot(pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=5, symbolBrush=colour,
+                                   connect="finite"))
+        for i, item in enumerate(store):
+            item.setVisible(i < count)
+        return store[:count]
+
+    def _fit_log_y(self, plot, values: np.ndarray) -> None:
+        """Fit the y range to the finite positive values (log or linear axis)."""
+        positive = values[np.isfinite(values) & (values > 0)]
+        if not positive.size:
+            return
+        lo, hi = float(positive.min()), float(positive.max())
+        if self.log_box.isChecked():
+            lo, hi = np.log10(lo), np.log10(hi)
+            pad = max(0.1, 0.05 * (hi - lo))
+        else:
+            lo, pad = 0.0, 0.05 * hi or 1.0
+        set_range(plot, y=(round(lo - pad, 1), round(hi + pad, 1)) if self.log_box.isChecked() else (lo - pad, hi + pad))
+
+    @staticmethod
+    def _positive(values: np.ndarray) -> np.ndarray:
+        """Zero and NaN become NaN so the log axis shows a gap, not -inf."""
+        out = np.array(values, dtype=np.float64)
+        out[~(out > 0)] = np.nan
+        return out
+
+    def update(self, frame: Frame, selection: Selection) -> None:
+        self.frame, self.selection = frame, selection
+        trace = frame.trace
+        grad_norm = np.asarray(trace.grad_norm)  # (L, D, T)
+        L, D, T = grad_norm.shape
+        names = [_series_name(l, d, D) for l in range(L) for d in range(D)]
+        t_axis = np.arange(T)
+        symbols = "o" if T <= 100 else None
+        for item, series in zip(self._lines(self.norm_plot, self.norm_lines, L * D, names), grad_norm.reshape(L * D, T)):
+            set_series(item, t_axis, self._positive(series))
+            item.setSymbol(symbols)
+        contrib = getattr(trace, "whh_grad_contrib_norm", None)
+        contrib = np.full((L, D, T), np.nan) if contrib is None else np.asarray(contrib)
+        for item, series in zip(self._lines(self.contrib_plot, self.contrib_lines, L * D, names), contrib.reshape(L * D, T)):
+            set_series(item, t_axis, self._positive(series))
+            item.setSymbol(symbols)
+        waiting = "" if np.isfinite(grad_norm).any() else "  (press B)"
+        set_title(self.norm_plot, coloured_title("‖dL/dh_t‖" + waiting, names, LINE_COLOURS), size="11pt")
+        set_title(self.contrib_plot, coloured_title("dL/dW_hh term t", names if L * D > 1 else [], LINE_COLOURS), size="11pt")
+        for plot in (self.norm_plot, self.contrib_plot):
+            set_range(plot, x=(-0.5, T - 0.5))
+            integer_ticks(plot.getAxis("bottom"), T)
+            self._fit_log_y(plot, grad_norm if plot is self.norm_plot else contrib)
+
+        hidden_grad = np.asarray(trace.hidden_grad)
+        layer, direction = min(selection.layer, L - 1), min(selection.direction, D - 1)
+        batch = min(selection.batch, hidden_grad.shape[3] - 1)
+        self._grad = hidden_grad[layer, direction, :, batch, :]  # (T, H)
+        m = finite_absmax(self._grad)
+        self.heatmap.set(self._grad.T, levels=(-m, m))
+        set_title(self.heat_plot, f"dL/dh_t (layer {layer}" + (f" dir {direction}" if D > 1 else "")
+                               + f", batch {batch})", size="11pt")
+
+        norms = dict(getattr(trace, "param_grad_norms", None) or {})
+        self._param_names = list(norms)
+        values = np.array([norms[n] for n in self._param_names], dtype=np.float64)
+        values = np.where(np.isfinite(values), values, 0.0)
+        y = np.arange(len(values))
+        self.bars.setOpts(x0=np.zeros(len(values)), y=y, width=values, height=0.7)
+        if self._param_names != getattr(self, "_bar_names", None):
+            self._bar_names = list(self._param_names)
+            self.param_plot.getAxis("left").setTicks([[(i, n) for i, n in enumerate(self._param_names)]])
+        if len(values):
+            set_range(self.param_plot, (0, 1.05 * (float(values.max()) or 1.0)), (-0.6, len(values) - 0.4))
+        self.set_cursor(frame.t)
+
+    # -- hover --------------------------------------------------------------------------
+    def _norm_value(self, x, y):
+        return self._series_value(x, np.asarray(self.frame.trace.grad_norm), "‖dL/dh_t‖") if self.frame else None
+
+    def _contrib_value(self, x, y):
+        contrib = getattr(self.frame.trace, "whh_grad_contrib_norm", None) if self.frame else None
+        return None if contrib is None else self._series_value(x, np.asarray(contrib), "‖term of dL/dW_hh‖")
+
+    def _series_value(self, x, values, label):
+        t = int(np.floor(x + 0.5))
+        L, D, T = values.shape
+        if not 0 <= t < T:
+            return None
+        parts = [f"{_series_name(l, d, D)}: {values[l, d, t]:.3g}" for l in range(L) for d in range(D)]
+        return f"{label} at t={t}: " + ", ".join(parts)
+
+    def _heat_value(self, x, y):
+        hit = self.heatmap.value(x, y)
+        if hit is None:
+            return None
+        t, unit, v = hit
+        return f"dL/dh_t[t={t}, unit={unit}] = {'not reached yet' if np.isnan(v) else f'{v:.4g}'}"

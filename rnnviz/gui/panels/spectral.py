@@ -1,0 +1,150 @@
+"""Why gradients vanish: W_hh's eigenvalues against the unit circle, sigma_max and Pascanu's
+conditions, the per-step Jacobian norms |diag(phi'(a_t)) W_hh| and the |dL/dh_t| profile.
+
+Fed numpy (W_hh, pre-activations, the gradient profile); the maths is rnnviz.engine.spectral.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from rnnviz.engine import spectral
+
+from ..qt import LINE_COLOURS, QtCore, QtWidgets, pg, style_plot
+
+
+def _log_plot(title: str, left: str) -> pg.PlotWidget:
+    widget = pg.PlotWidget()
+    style_plot(widget.getPlotItem(), title, "timestep t", left)
+    widget.setLogMode(y=True)
+    widget.showGrid(x=True, y=True, alpha=0.25)
+    widget.getAxis("left").enableAutoSIPrefix(False)
+    return widget
+
+
+class SpectralPanel(QtWidgets.QWidget):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.plane = pg.PlotWidget()
+        style_plot(self.plane.getPlotItem(), "Eigenvalues of W_hh", "real", "imaginary")
+        self.plane.setAspectLocked(True)
+        self.plane.showGrid(x=True, y=True, alpha=0.25)
+        x, y = spectral.unit_circle()
+        self.plane.plot(x, y, pen=pg.mkPen("#000", width=2))
+        self.sigma_circle = self.plane.plot([], [], pen=pg.mkPen("#d62728", width=2, style=QtCore.Qt.PenStyle.DashLine))
+        self.eigen_points = pg.ScatterPlotItem(size=9, pen=pg.mkPen(LINE_COLOURS[0]), brush=LINE_COLOURS[0])
+        self.plane.addItem(self.eigen_points)
+
+        self.jacobian_plot = _log_plot("Per-step Jacobian ‖diag(φ′(a_t)) W_hh‖₂", "norm")
+        self.jacobian_curve = self.jacobian_plot.plot(pen=pg.mkPen(LINE_COLOURS[0], width=2), symbol="o",
+                                                      symbolSize=5, symbolBrush=LINE_COLOURS[0])
+        self.one_line = pg.InfiniteLine(angle=0, pos=0.0, pen=pg.mkPen("#888", style=QtCore.Qt.PenStyle.DashLine))
+        self.jacobian_plot.addItem(self.one_line)  # log10(1) = 0: above it a step can grow the gradient
+
+        self.gradient_plot = _log_plot("|dL/dh_t| (top layer)", "norm")
+        self.gradient_curve = self.gradient_plot.plot(pen=pg.mkPen(LINE_COLOURS[1], width=2), symbol="o",
+                                                      symbolSize=5, symbolBrush=LINE_COLOURS[1])
+
+        self.summary = QtWidgets.QLabel("Build an nn.RNN or RNNCell to see its spectrum.")
+        self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        grid = QtWidgets.QGridLayout(self)
+        grid.addWidget(self.plane, 0, 0, 2, 1)
+        grid.addWidget(self.jacobian_plot, 0, 1)
+        grid.addWidget(self.gradient_plot, 1, 1)
+        grid.addWidget(self.summary, 2, 0, 1, 2)
+        grid.setColumnStretch(0, 1)
+        grid.setColumnStretch(1, 1)
+        self.eigenvalues = np.zeros(0, dtype=complex)
+        self.jacobian_norms = np.zeros(0)
+        self.bounds: spectral.PascanuBounds | None = None
+
+    def set_data(self, w_hh, nonlinearity: str = "tanh", preactivations=None, gradient=None) -> None:
+        """w_hh (H, H); preactivations (T, H) of one batch element (NaN where not computed yet);
+        gradient (T,) |dL/dh_t| (NaN where not computed yet)."""
+        w = np.asarray(w_hh, dtype=np.float64)
+        self.eigenvalues = spectral.eigenvalues(w)
+        self.eigen_points.setData(self.eigenvalues.real, self.eigenvalues.imag)
+        self.bounds = spectral.pascanu_bounds(w, nonlinearity)
+        x, y = spectral.unit_circle()
+        self.sigma_circle.setData(self.bounds.sigma_max * x, self.bounds.sigma_max * y)
+        self.jacobian_norms = np.full(0, np.nan)
+        if preactivations is not None:
+            a = np.asarray(preactivations, dtype=np.float64)
+            done = np.isfinite(a).all(axis=-1)
+            norms = np.full(a.shape[0], np.nan)
+            if done.any():
+                norms[done] = spectral.jacobian_norms(w, nonlinearity, preactivations=a[done])
+            self.jacobian_norms = norms
+        t = np.arange(len(self.jacobian_norms))
+        keep = np.isfinite(self.jacobian_norms) & (self.jacobian_norms > 0)
+        self.jacobian_curve.setData(t[keep], self.jacobian_norms[keep])
+        if gradient is not None:
+            g = np.asarray(gradient, dtype=np.float64)
+            tg = np.arange(len(g))
+            keep = np.isfinite(g) & (g > 0)
+            self.gradient_curve.setData(tg[keep], g[keep])
+        else:
+            self.gradient_curve.setData([], [])
+        self.summary.setText(self._summary(nonlinearity))
+
+    def _summary(self, nonlinearity: str) -> str:
+        b = self.bounds
+        text = (f"σ_max(W_hh) = {b.sigma_max:.3g} (red dashed circle), spectral radius = {b.spectral_radius:.3g}, "
+                f"γ = {b.gamma:g} for {nonlinearity} (|φ′| ≤ γ).  {b.verdict()}.")
+        finite = self.jacobian_norms[np.isfinite(self.jacobian_norms)]
+        if finite.size:
+            text += (f"  Jacobian norms along this run: {finite.min():.3g} … {finite.max():.3g}; their product "
+                     f"bounds how much the gradient can grow from t={len(self.jacobian_norms) - 1} back to 0.")
+        return text
+
+    def show_unsupported(self, kind: str) -> None:
+        self.summary.setText(f"The spectral view explains nn.RNN / RNNCell (H_t = φ(X_t W_ih + H_(t-1) W_hh + b)); "
+                             f"{kind} has gates, whose Jacobian is not diag(φ′) W_hh.")
+        for item in (self.eigen_points, self.sigma_circle, self.jacobian_curve, self.gradient_curve):
+            item.setData([], [])
+
+
+def recurrent_weight(module, layer: int = 0, direction: int = 0):
+    """W_hh of one layer and direction of a torch nn.RNN / RNNCell, as numpy (None if none)."""
+    if module is None:
+        return None
+    params = dict(module.named_parameters())
+    name = "weight_hh" if "weight_hh" in params else f"weight_hh_l{layer}" + ("_reverse" if direction else "")
+    p = params.get(name)
+    return None if p is None else p.detach().cpu().numpy()
+
+
+class SpectralWindow(QtWidgets.QWidget):
+    """A window that follows a MainWindow: every frame it shows, this shows for the selected layer."""
+
+    def __init__(self, main_window, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("rnnviz — why gradients vanish")
+        self.main_window = main_window
+        self.panel = SpectralPanel()
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addWidget(self.panel)
+        main_window.session.frame_ready.connect(self.refresh)
+        if main_window.frame is not None:
+            self.refresh(main_window.frame)
+
+    def refresh(self, frame=None) -> None:
+        frame = frame or self.main_window.frame
+        runner = self.main_window.session.runner
+        if frame is None or runner is None:
+            return
+        trace = frame.trace
+        sel = self.main_window.selection
+        module = getattr(runner, "module", None)
+        if trace.kind != "rnn" or "A" not in trace.gates:
+            self.panel.show_unsupported(trace.kind)
+            return
+        w = recurrent_weight(module, sel.layer, sel.direction)
+        if w is None:
+            self.panel.show_unsupported(trace.kind)
+            return
+        nonlinearity = getattr(module, "nonlinearity", getattr(trace, "nonlinearity", "tanh"))
+        pre = trace.gates["A"][sel.layer, sel.direction, :, sel.batch]  # (T, H)
+        top = trace.hidden_grad.shape[0] - 1
+        grad = np.linalg.norm(trace.hidden_grad[top, sel.direction], axis=(-2, -1))  # (T,), NaN until computed
+        self.panel.set_data(w, nonlinearity, pre, grad)

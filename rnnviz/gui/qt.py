@@ -1,0 +1,63 @@
+"""One place that imports Qt and configures pyqtgraph (PySide6 first, then pyqtgraph)."""
+from __future__ import annotations
+
+import PySide6  # noqa: F401  - must be imported before pyqtgraph picks a binding
+from PySide6 import QtCore, QtGui, QtWidgets  # noqa: F401
+import pyqtgraph as pg
+
+pg.setConfigOptions(imageAxisOrder="row-major", antialias=False, background="w", foreground="k")
+
+DIVERGING = pg.colormap.get("CET-D1")          # blue - white - red, for values around 0
+AXIS_FONT = QtGui.QFont()
+AXIS_FONT.setPointSize(10)
+LABEL_STYLE = {"font-size": "11pt"}
+TITLE_SIZE = "11pt"
+# A palette that stays distinguishable on a projector: one colour per layer / direction.
+LINE_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+
+
+def app() -> QtWidgets.QApplication:
+    """The running QApplication, created when there is none."""
+    instance = QtWidgets.QApplication.instance()
+    if instance is None:
+        instance = QtWidgets.QApplication(["rnnviz"])
+        instance.setApplicationName("rnnviz")
+        instance.setOrganizationName("rnnviz")
+    return instance
+
+
+def _clip_title(label) -> None:
+    """A plot title whose minimum width is 0: a long title is clipped instead of widening the plot
+    past its dock (pyqtgraph's LabelItem.updateMin makes the text width the minimum)."""
+
+    def update_min(self=label):
+        height = self.itemRect().height()
+        self.setMinimumWidth(0)
+        self.setMinimumHeight(height)
+        self._sizeHint = {QtCore.Qt.SizeHint.MinimumSize: (0, height), QtCore.Qt.SizeHint.PreferredSize: (0, height),
+                          QtCore.Qt.SizeHint.MaximumSize: (-1, -1), QtCore.Qt.SizeHint.MinimumDescent: (0, 0)}
+        self.updateGeometry()
+
+    label.updateMin = update_min
+    label.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Fixed)
+
+
+def set_title(plot: pg.PlotItem, text: str, size: str = TITLE_SIZE) -> None:
+    """Set a plot title that never widens the layout (a long title is clipped, not the plots)."""
+    if getattr(plot, "_rnnviz_title", None) == (text, size):
+        return  # setTitle re-lays out the HTML: skip when nothing changed
+    plot._rnnviz_title = (text, size)
+    if not hasattr(plot.titleLabel, "_rnnviz_clipped"):
+        _clip_title(plot.titleLabel)
+        plot.titleLabel._rnnviz_clipped = True
+    plot.setTitle(text, size=size)
+
+
+def style_plot(plot: pg.PlotItem, title: str, bottom: str, left: str) -> None:
+    """Title and label both axes, with fonts that read on a projector."""
+    set_title(plot, title)
+    for name, text in (("bottom", bottom), ("left", left)):
+        axis = plot.getAxis(name)
+        axis.setLabel(text, **LABEL_STYLE)
+        axis.setTickFont(AXIS_FONT)
+    plot.setMenuEnabled(False)

@@ -1,0 +1,40 @@
+"""Regenerate the README's screenshots: `python -m rnnviz.gui.screenshots assets` (`make screenshots`)."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+# (file, preset, --at, caption): every picture the README shows, rendered from the real window.
+SHOTS = [
+    ("debugger-seed-rnn.png", "seed-rnn", "backward:2", "nn.RNN(4, 2, num_layers=3) half-way back through time"),
+    ("debugger-seed-rnncell.png", "seed-rnncell", "forward:1", "nn.RNNCell(4, 2): the cell equation with every shape"),
+    ("vanishing-gradient.png", "vanishing-tanh", "end", "tanh RNN: ‖dL/dh_t‖ falls by orders of magnitude towards t=0"),
+    ("lstm-memory.png", "lstm-memory", "end", "the same sequence on an LSTM: the gradient at h_0 stays alive"),
+    ("batch-first.png", "batch-first", "forward:2", "batch_first=True: input and out swap seq and batch, h_n does not"),
+]
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    folder = Path(argv[0] if argv else "assets")
+    folder.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("RNNVIZ_SETTINGS", "")
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from .screenshot import render
+
+    for name, preset, at, caption in SHOTS:
+        render(preset, folder / name, (1600, 1000), at)
+        print(f"wrote {folder / name}: {caption}")
+    try:  # issue #4's views (training, presentation, spectral, compare), when present
+        from .view_screenshots import save_all
+    except ImportError:
+        return 0
+    for path in save_all(folder):
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,37 @@
+"""Fixtures for the GUI tests: a real MainWindow, offscreen, that is idle before and after each test."""
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("PySide6")
+pytest.importorskip("pyqtgraph")
+
+
+from guihelp import wait_idle
+
+
+@pytest.fixture
+def make_window(qtbot):
+    from rnnviz.engine.presets import get_preset
+    from rnnviz.gui.app import MainWindow
+
+    windows = []
+
+    def make(preset="seed-rnn", spec=None, trace=None):
+        window = MainWindow(spec or (get_preset(preset) if trace is None else None), trace=trace)
+        qtbot.addWidget(window)
+        window.resize(1600, 1000)
+        window.show()
+        wait_idle(qtbot, window)
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        window.session.stop()
+        wait_idle(qtbot, window)
+
+
+@pytest.fixture
+def window(make_window):
+    return make_window("seed-rnn")
