@@ -112,14 +112,13 @@ def gram(values: torch.Tensor) -> torch.Tensor:
     return values @ values.transpose(-1, -2)
 
 
-def contribution_norm(grad_pre: torch.Tensor, state: torch.Tensor, grad_gram: torch.Tensor | None = None) -> torch.Tensor:
-    """‖grad_preᵀ · state‖_F for each leading index: one timestep's term of dL/dW.
+def contribution_norm(grad_gram: torch.Tensor, state_gram: torch.Tensor) -> torch.Tensor:
+    """‖Gᵀ · S‖_F for each leading index, from the grams G Gᵀ and S Sᵀ (each (..., B, B)).
 
-    grad_pre: (..., B, G), state: (..., B, K). Uses ‖AᵀB‖² = Σ (A Aᵀ) ⊙ (B Bᵀ), so no (G, K)
-    matrix is formed per timestep.
+    Gᵀ S is one timestep's term of dL/dW (G the gate gradients, S the state or input it
+    multiplied); ‖Gᵀ S‖² = Σ (G Gᵀ) ⊙ (S Sᵀ), so no (gates, K) matrix is formed per timestep.
     """
-    gram_a = gram(grad_pre) if grad_gram is None else grad_gram
-    return (gram_a * gram(state)).sum(dim=(-2, -1)).clamp_min(0).sqrt()
+    return (grad_gram * state_gram).sum(dim=(-2, -1)).clamp_min(0).sqrt()
 
 
 @dataclass(frozen=True)

@@ -56,8 +56,6 @@ class _LayerResult:
     hidden: torch.Tensor        # (T, B, H)
     hidden_grad: torch.Tensor   # total dL/dH_t
     gates: dict
-    prev_hidden: torch.Tensor   # the state each step read
-    layer_input: torch.Tensor   # X_t of this layer (T, B, I_l)
     grad_gi: torch.Tensor       # dL/d(X_t W_ih^T + b_ih)
     grad_gh: torch.Tensor       # dL/d(H_{t-1} W_hh^T + b_hh)
     h_n: torch.Tensor
@@ -89,9 +87,8 @@ def _loss_and_direct_grads(out_tm, head, loss, target, extra=()):
 def _run_unrolled(module, info, x, h0s, head, loss, target) -> _Run:
     """RNN and GRU: a layer-major loop on the module's parameters, one autograd pass."""
     L, D, T = info.num_layers, info.num_directions, x.shape[0]
-    runs, layer_inputs, layer_input = {}, [], x
+    runs, layer_input = {}, x
     for layer in range(L):
-        layer_inputs.append(layer_input)
         outputs = []
         for d in range(D):
             w = layer_weights(module, layer, d, info.is_cell)
@@ -115,7 +112,6 @@ def _run_unrolled(module, info, x, h0s, head, loss, target) -> _Run:
         layers[layer, d] = _LayerResult(
             hidden=hidden, hidden_grad=hidden_grad,
             gates={name: torch.stack(values).detach() for name, values in run.gates.items()},
-            prev_hidden=previous_states(hidden, h0s[layer][d], bool(d)), layer_input=layer_inputs[layer].detach(),
             grad_gi=grad_gi, grad_gh=grad_gh, h_n=run.h_n.detach())
     return _Run(layers, layer_input.detach(), None if head_out is None else head_out.detach(),
                 float(value.detach()), param_grads)
@@ -147,8 +143,7 @@ def _run_lstm(module, info, x, h0s, c0s, head, loss, target) -> _Run:
                 to_input = grad_gates @ w.weight_ih       # dL/dX_t of this layer: the layer below's output
                 grad_below = to_input if grad_below is None else grad_below + to_input
             layers[layer, d] = _LayerResult(
-                hidden=run.hidden, hidden_grad=hidden_grad, gates=run.gates, prev_hidden=run.prev_hidden,
-                layer_input=layer_inputs[layer], grad_gi=grad_gates, grad_gh=grad_gates, h_n=run.h_n,
+                hidden=run.hidden, hidden_grad=hidden_grad, gates=run.gates, grad_gi=grad_gates, grad_gh=grad_gates, h_n=run.h_n,
                 cell=run.cell, c_n=run.c_n)
         external = grad_below
     param_grads = {name: grads[name] for name, _ in module.named_parameters()}
@@ -177,11 +172,23 @@ def _record_torch(module, info: ModuleInfo, inputs, hidden, loss, head, target, 
             stacked = torch.stack(values)
             return _to_numpy(stacked.reshape(L, D, *stacked.shape[1:]))
 
+        # Grams (T, B, B) give every per-timestep norm without touching (T, B, H) arrays again:
+        # ‖H_t‖² is the trace of H_t H_tᵀ, the state read at t is the neighbour's gram, and the
+        # layer above reads the concatenated directions, whose gram is the sum of theirs.
+        hidden_grams = [gram(r.hidden) for r in results]
+        hidden_norm = [torch.diagonal(g, dim1=-2, dim2=-1).sum(-1).clamp_min(0).sqrt() for g in hidden_grams]
         whh, wih = [], []
-        for r in results:
-            shared = gram(r.grad_gh) if r.grad_gh is r.grad_gi else None  # RNN, LSTM: one gate gradient
-            whh.append(contribution_norm(r.grad_gh, r.prev_hidden, shared))
-            wih.append(contribution_norm(r.grad_gi, r.layer_input, shared))
+        below = gram(x)
+        for index, r in enumerate(results):
+            layer, d = divmod(index, D)
+            if layer > 0 and d == 0:
+                below = sum(hidden_grams[(layer - 1) * D + dd] for dd in range(D))
+            initial = gram(h0s[layer][d])
+            prev_gram = previous_states(hidden_grams[index], initial, bool(d))
+            grad_gi_gram = gram(r.grad_gi)
+            grad_gh_gram = grad_gi_gram if r.grad_gh is r.grad_gi else gram(r.grad_gh)
+            whh.append(contribution_norm(grad_gh_gram, prev_gram))
+            wih.append(contribution_norm(grad_gi_gram, below))
         if info.is_cell:
             output, h_n, c_n = results[0].hidden, results[0].h_n, results[0].c_n
         else:
@@ -197,7 +204,7 @@ def _record_torch(module, info: ModuleInfo, inputs, hidden, loss, head, target, 
             h_n=_to_numpy(h_n), c_n=None if c_n is None else _to_numpy(c_n),
             gates={name: grid([r.gates[name] for r in results]) for name in results[0].gates},
             head_output=None if run.head_output is None else _to_numpy(run.head_output),
-            hidden_norm=grid([torch.linalg.vector_norm(r.hidden, dim=(-2, -1)) for r in results]),
+            hidden_norm=grid(hidden_norm),
             grad_norm=grid([torch.linalg.vector_norm(r.hidden_grad, dim=(-2, -1)) for r in results]),
             saturation=grid([saturation(r.hidden, info.activation) for r in results]),
             whh_grad_contrib_norm=grid(whh), wih_grad_contrib_norm=grid(wih),

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from .build import Built, build, compute_loss
-from .cells import ModuleInfo, contribution_norm, gru_step, input_projection, layer_weights, lstm_step, rnn_step, saturation
+from .cells import ModuleInfo, contribution_norm, gram, gru_step, input_projection, layer_weights, lstm_step, rnn_step, saturation
 from .inputs import initial_states, time_major_input
 from .operands import Operand
 from .record import layer_operands
@@ -315,8 +315,8 @@ class Runner:
         self._backward[key] = state
         with torch.no_grad():
             grad_norm = float(torch.linalg.vector_norm(grad_h))
-            whh = float(contribution_norm(state.grad_gh, fwd.h_prev.detach()))
-            wih = float(contribution_norm(state.grad_gi, fwd.x.detach()))
+            whh = float(contribution_norm(gram(state.grad_gh), gram(fwd.h_prev.detach())))
+            wih = float(contribution_norm(gram(state.grad_gi), gram(fwd.x.detach())))
         self.hidden_grad[key] = grad_h.detach().cpu().numpy()
         self.grad_norm[key], self.whh_contrib[key], self.wih_contrib[key] = grad_norm, whh, wih
         return StepRecord(cell, self._operands[l], self.equation, float(self.hidden_norm[key]),
