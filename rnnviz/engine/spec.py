@@ -169,6 +169,8 @@ def validate(spec: RNNSpec) -> None:
     _check_type("device", spec.device, (str,), "a string")
     if not _DEVICE_PATTERN.match(spec.device):
         raise SpecError(f"device must be cpu, cuda, cuda:N or mps, got {spec.device!r}")
+    if spec.device == "mps" and spec.dtype == "float64":
+        raise SpecError("dtype float64 is not available on device mps (Apple GPUs compute in float32); use float32")
     _check_int("seed", spec.seed, 0, 2**63 - 1)
     _check_choice("init", spec.init, INITS)
     _check_type("init_sigma", spec.init_sigma, (int, float), "a number")
