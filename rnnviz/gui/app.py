@@ -85,7 +85,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.layer_box.valueChanged.connect(self._selection_changed)
         self.batch_box.valueChanged.connect(self._selection_changed)
         self.direction_box.currentIndexChanged.connect(self._selection_changed)
-        self.loss_label = StaticText(width=320)
+        self.loss_label = StaticText(width="loss (mean): after the forward pass  ")
         self.loss_label.alignment = QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter
         spacer = QtWidgets.QWidget()
         spacer.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Preferred)
@@ -266,10 +266,23 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.docks[name].isVisible() or not self.isVisible():
             if panel is self.shapes:
                 panel.update(self.frame)
+            elif panel is self.gradients and self._gradients_unchanged(self.frame):
+                panel.frame = self.frame  # forward steps change no gradient: move the cursor only
+                panel.set_cursor(self.frame.t)
             else:
                 panel.update(self.frame, self.selection)
         if self._panel_queue and not self._immediate:
             QtCore.QTimer.singleShot(0, self._update_next_panel)
+
+    def _gradients_unchanged(self, frame: Frame) -> bool:
+        """True when the gradient arrays are the very ones drawn last (a runner's, not a replay's
+        copies) with as many backward cells done and the same selection: nothing to redraw."""
+        trace = frame.trace
+        arrays = tuple(getattr(trace, n, None) for n in ("hidden_grad", "grad_norm", "whh_grad_contrib_norm"))
+        key = (max(0, frame.position - frame.num_forward), frame.total, self.selection)
+        last, self._gradients_key = getattr(self, "_gradients_key", None), (arrays, key)
+        return (last is not None and last[1] == key and all(a is not None for a in arrays)
+                and all(a is b for a, b in zip(arrays, last[0])))
 
     def is_idle(self) -> bool:
         """Nothing queued, computing, or waiting to be drawn."""

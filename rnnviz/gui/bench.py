@@ -1,7 +1,9 @@
 """`rnnviz bench gui`: how fast the real window follows the engine, offscreen.
 
 - step -> repainted: from a Step (intention sent) until every panel has been repainted with its frame;
-- GUI frame: the GUI-thread cost of one frame alone (apply to every panel + repaint), i.e. what can stall;
+- GUI frame: the GUI-thread part of that step: from the frame's arrival (Session.applied_at) to every
+  panel repainted (apply to every panel + paint), i.e. what can stall;
+- backward step -> repainted: the same for a BPTT cell (Backward step), from the end of the forward pass;
 - play: cells per second Play sustains at full speed with every panel live;
 - stall: the longest gap between event-loop ticks during a whole run to the end (forward + backward).
 """
@@ -56,11 +58,21 @@ def _case(qapp, name, spec, repeats, play_seconds):
             session.step()
             _settle(qapp, window)
             _flush(qapp, window)
-            latency.append((time.perf_counter() - start) * 1000)
+            end = time.perf_counter()
+            latency.append((end - start) * 1000)
+            frame_cost.append((end - session.applied_at) * 1000)  # from the frame's arrival: apply + paint
+
+        # Backward steps (BPTT cells) from the end of the forward pass.
+        session.run_to_end()
+        _settle(qapp, window)
+        backward = []
+        for _ in range(min(repeats, len(session.runner.schedule) - session.runner.position)):
+            time.sleep(0.02)
             start = time.perf_counter()
-            window.apply_frame(session.frame, immediate=True)
+            session.backward_step()
+            _settle(qapp, window)
             _flush(qapp, window)
-            frame_cost.append((time.perf_counter() - start) * 1000)
+            backward.append((time.perf_counter() - start) * 1000)
 
         # Play at full speed, every panel live; a short schedule starts over from Reset.
         session.speed = 1000.0
@@ -103,6 +115,7 @@ def _case(qapp, name, spec, repeats, play_seconds):
                                                 spec.num_layers],
             "step_to_repaint_ms": {"median": statistics.median(latency), "p95": _percentile(latency, 0.95)},
             "gui_frame_ms": {"median": statistics.median(frame_cost), "p95": _percentile(frame_cost, 0.95)},
+            "backward_step_to_repaint_ms": {"median": statistics.median(backward), "p95": _percentile(backward, 0.95)},
             "play_steps_per_s": played / elapsed,
             "run_to_end_s": run_s, "cells": total,
             "max_event_loop_stall_ms": max(gaps) * 1000 if gaps else 0.0,
@@ -135,10 +148,11 @@ def measure(repeats: int = 30, quick: bool = False) -> list[dict]:
 
 def format_table(results: list[dict]) -> str:
     lines = [f"{'case':<24} {'step->repaint ms (med/p95)':>27} {'GUI frame ms (med/p95)':>23} "
-             f"{'play steps/s':>13} {'max stall ms':>13} {'run to end s':>13}"]
+             f"{'bwd step ms (med/p95)':>22} {'play steps/s':>13} {'max stall ms':>13} {'run to end s':>13}"]
     for r in results:
-        s, g = r["step_to_repaint_ms"], r["gui_frame_ms"]
+        s, g, b = r["step_to_repaint_ms"], r["gui_frame_ms"], r["backward_step_to_repaint_ms"]
         lines.append(f"{r['case']:<24} {s['median']:>14.1f} / {s['p95']:<10.1f} {g['median']:>11.1f} / {g['p95']:<9.1f} "
+                     f"{b['median']:>10.1f} / {b['p95']:<9.1f} "
                      f"{r['play_steps_per_s']:>13.0f} {r['max_event_loop_stall_ms']:>13.1f} {r['run_to_end_s']:>13.2f}")
     return "\n".join(lines)
 

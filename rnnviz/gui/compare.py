@@ -11,8 +11,10 @@ from superqt.utils import GeneratorWorker
 
 from rnnviz.engine.presets import get_preset, preset_names
 
-from .panels.common import Heatmap, finite_absmax
-from .qt import LINE_COLOURS, QtCore, QtWidgets, pg, style_plot
+from .panels.common import Heatmap, LogAxis, coloured_title, finite_absmax
+from .qt import LINE_COLOURS, QtCore, QtWidgets, pg, set_title, style_plot
+
+OVERLAY_TITLE = "‖dL/dh_t‖ of the top layer"
 
 PAIRS = {
     "tanh vs relu": lambda: (get_preset("vanishing-tanh"), get_preset("vanishing-tanh").replace(nonlinearity="relu")),
@@ -71,19 +73,19 @@ class CompareView(QtWidgets.QWidget):
         slider_row.addWidget(self.slider, 1)
 
         self.graphics = pg.GraphicsLayoutWidget()
-        self.overlay = self.graphics.addPlot(row=0, col=0, colspan=2)
-        style_plot(self.overlay, "|dL/dh_t| of the top layer, both configurations", "timestep t", "norm")
+        self.overlay = self.graphics.addPlot(row=0, col=0, colspan=2, axisItems={"left": LogAxis("left")})
+        style_plot(self.overlay, OVERLAY_TITLE, "timestep t", "‖dL/dh_t‖ (log scale)")
         self.overlay.setLogMode(y=True)
         self.overlay.getAxis("left").enableAutoSIPrefix(False)
         self.overlay.showGrid(x=True, y=True, alpha=0.25)
-        self.overlay.addLegend(offset=(-10, 10))
         self.curves = [self.overlay.plot(pen=pg.mkPen(LINE_COLOURS[i], width=3), symbol="o", symbolSize=6,
-                                         symbolBrush=LINE_COLOURS[i], name=name) for i, name in enumerate("AB")]
+                                         symbolBrush=LINE_COLOURS[i]) for i in range(2)]
+        # The key is in the title (as in the main window): a legend would sit on the curves.
         self.heat_plots = [self.graphics.addPlot(row=1, col=i) for i in range(2)]
         self.heatmaps = []
         for i, plot in enumerate(self.heat_plots):
             style_plot(plot, f"{'AB'[i]}: hidden state h_t (batch element 0)", "timestep t", "hidden unit")
-            self.heatmaps.append(Heatmap(plot, "h_t"))
+            self.heatmaps.append(Heatmap(plot, "h_t value"))
         self.cursors = []
         for plot in [self.overlay, *self.heat_plots]:
             line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#ff8c00", width=3))
@@ -149,12 +151,16 @@ class CompareView(QtWidgets.QWidget):
             grad = trace.grad_norm[-1, 0]
             keep = np.isfinite(grad) & (grad > 0)
             self.curves[i].setData(np.arange(T)[keep], grad[keep])
-            self.overlay.legend.items[i][1].setText(f"{'AB'[i]}: {label_of(spec)}")
             hidden = trace.hidden[-1, 0, :, 0].T  # (H, T)
-            m = finite_absmax(hidden)
+            # tanh, GRU and LSTM keep h_t in (-1, 1): fixed levels, as in the main window, so the two
+            # heatmaps compare colour for colour; relu is unbounded: its largest |h_t|.
+            relu = spec.base_kind == "rnn" and spec.nonlinearity == "relu"
+            m = finite_absmax(hidden) if relu else 1.0
             self.heatmaps[i].set(hidden.astype(np.float32), levels=(-m, m))
             self.heat_plots[i].setRange(xRange=(-0.5, T - 0.5), yRange=(-0.5, hidden.shape[0] - 0.5), padding=0)
-            self.heat_plots[i].setTitle(f"{'AB'[i]}: {label_of(spec)}: h_t, batch element 0")
+            set_title(self.heat_plots[i], f"{'AB'[i]}: {label_of(spec)}: h_t, top layer, batch element 0")
+        keys = [f"{'AB'[i]}: {label_of(s)}" for i, s in enumerate(self.specs)]
+        set_title(self.overlay, coloured_title(OVERLAY_TITLE, keys, LINE_COLOURS))
         self.overlay.setXRange(-0.5, T - 0.5, padding=0.02)
         ga, gb = (t.grad_norm[-1, 0, 0] for t in self.traces)
         self.message.setText(f"dL/dh_0: A {ga:.3g}, B {gb:.3g} (B/A = {gb / ga:.3g}); same input and seed "

@@ -26,6 +26,7 @@ def stylesheet(theme: str, points: int = PRESENTATION_POINTS) -> str:
     QDockWidget::title {{ background: {c['panel']}; padding: 4px; font-weight: bold; }}
     QToolBar, QMenuBar, QStatusBar {{ background: {c['panel']}; }}
     QTableView, QTableWidget, QPlainTextEdit, QTextBrowser {{ background: {c['bg']}; gridline-color: {c['fg']};
+        alternate-background-color: {c['panel']};
         selection-background-color: {c['select']}; selection-color: {c['fg']}; }}
     QHeaderView::section {{ background: {c['panel']}; color: {c['fg']}; border: 1px solid {c['fg']};
         font-weight: bold; }}
@@ -38,6 +39,11 @@ def stylesheet(theme: str, points: int = PRESENTATION_POINTS) -> str:
     QProgressBar::chunk {{ background: {c['accent']}; }}
     QLabel#lessonTitle {{ font-size: {points + 8}pt; font-weight: bold; color: {c['accent']}; }}
     """
+
+
+def theme_settings(theme: str, points: int = PRESENTATION_POINTS) -> dict:
+    """What set_title and the cell equation read from a presenting window (qt.theme_of)."""
+    return {"name": theme, "fg": THEMES[theme]["fg"], "title_size": f"{points - 2}pt", "points": points}
 
 
 def _plot_items(root: QtWidgets.QWidget):
@@ -59,7 +65,7 @@ def style_plots(root: QtWidgets.QWidget, theme: str | None, points: int | None) 
     if points:
         tick.setPointSize(points - 4)
     label_size = f"{points - 2}pt" if points else LABEL_STYLE["font-size"]
-    title_size = f"{points}pt" if points else TITLE_SIZE
+    title_size = f"{points - 2}pt" if points else TITLE_SIZE  # several plots share a row: titles must fit
     for view in root.findChildren(pg.GraphicsView):
         view.setBackground(bg)
     for _, plot in _plot_items(root):
@@ -140,6 +146,7 @@ class Presentation(QtCore.QObject):
         else:
             saved, self._saved = self._saved, None
             self.active = False
+            w.rnnviz_theme = {}  # before the stylesheet: panels re-render (the equation) on the style change
             w.setStyleSheet(saved["sheet"])
             style_plots(w, None, None)
             w.restoreState(saved["state"])
@@ -151,6 +158,7 @@ class Presentation(QtCore.QObject):
 
     def _apply(self) -> None:
         w = self.window
+        w.rnnviz_theme = theme_settings(self.theme)  # this window only (qt.theme_of reads it)
         w.setStyleSheet(stylesheet(self.theme))
         style_plots(w, self.theme, PRESENTATION_POINTS)
         docks = getattr(w, "docks", {})

@@ -14,6 +14,23 @@ LABEL_STYLE = {"font-size": "11pt"}
 TITLE_SIZE = "11pt"
 # A palette that stays distinguishable on a projector: one colour per layer / direction.
 LINE_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+MAGNITUDE = pg.colormap.get("viridis")         # dark (small) to yellow (large): log10 of a magnitude
+
+
+
+def theme_of(obj) -> dict:
+    """The presentation look of the window holding `obj` (a widget or a plot): {} normally, else
+    name ("light"/"dark"), fg, title_size, points, as lecture.py sets on that window only."""
+    try:
+        if isinstance(obj, QtWidgets.QWidget):
+            window = obj.window()
+        else:
+            scene = obj.scene()
+            views = scene.views() if scene is not None else []
+            window = views[0].window() if views else None
+    except RuntimeError:  # deleted underneath
+        return {}
+    return getattr(window, "rnnviz_theme", None) or {}
 
 
 def app() -> QtWidgets.QApplication:
@@ -44,13 +61,16 @@ def _clip_title(label) -> None:
 
 def set_title(plot: pg.PlotItem, text: str, size: str = TITLE_SIZE) -> None:
     """Set a plot title that never widens the layout (a long title is clipped, not the plots)."""
-    if getattr(plot, "_rnnviz_title", None) == (text, size):
+    theme = theme_of(plot)
+    size = theme.get("title_size", size)  # presentation mode: its size and colour win
+    color = theme.get("fg")
+    if getattr(plot, "_rnnviz_title", None) == (text, size, color):
         return  # setTitle re-lays out the HTML: skip when nothing changed
-    plot._rnnviz_title = (text, size)
+    plot._rnnviz_title = (text, size, color)
     if not hasattr(plot.titleLabel, "_rnnviz_clipped"):
         _clip_title(plot.titleLabel)
         plot.titleLabel._rnnviz_clipped = True
-    plot.setTitle(text, size=size)
+    plot.setTitle(text, size=size, **({"color": color} if color else {}))
 
 
 def style_plot(plot: pg.PlotItem, title: str, bottom: str, left: str) -> None:
@@ -60,4 +80,6 @@ def style_plot(plot: pg.PlotItem, title: str, bottom: str, left: str) -> None:
         axis = plot.getAxis(name)
         axis.setLabel(text, **LABEL_STYLE)
         axis.setTickFont(AXIS_FONT)
+    # A tick label at the very edge (t=0 of a long sequence) may overflow a little rather than vanish.
+    plot.getAxis("bottom").setStyle(hideOverlappingLabels=18)
     plot.setMenuEnabled(False)

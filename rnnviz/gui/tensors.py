@@ -33,8 +33,27 @@ def _parameters(module, layer: int, direction: int, is_cell: bool) -> dict:
     for symbol, stem in PARAMS.items():
         p = params.get(stem + suffix)
         if p is not None:
-            out[symbol] = p.detach().cpu().numpy()
+            out[symbol] = p
     return out
+
+
+# Summaries of weights, which a forward/backward run never changes: W_hh alone (512x512) took most of
+# the 2-4 ms a tensor table cost per step. Keyed by the tensor itself and its in-place version counter
+# (an optimizer step bumps it), so a changed weight is summarised again.
+_PARAM_ROWS: dict = {}
+
+
+def _parameter_row(name: str, param, dtype: str, device: str) -> dict:
+    version = getattr(param, "_version", None)
+    key = (name, id(param))
+    hit = _PARAM_ROWS.get(key)
+    if hit is not None and hit[0] is param and version is not None and hit[1:4] == (version, dtype, device):
+        return dict(hit[4])
+    row = summarise(name, param.detach().cpu().numpy(), dtype, device)
+    if len(_PARAM_ROWS) >= 32:
+        _PARAM_ROWS.clear()
+    _PARAM_ROWS[key] = (param, version, dtype, device, row)
+    return dict(row)
 
 
 def step_tensors(trace, cell, record, module=None, h0=None) -> list[dict]:
@@ -68,14 +87,16 @@ def step_tensors(trace, cell, record, module=None, h0=None) -> list[dict]:
         elif name in GATE_OPERANDS and GATE_OPERANDS[name] in trace.gates:
             values[name] = trace.gates[GATE_OPERANDS[name]][l, d, t]
         elif name in params:
-            values[name] = params[name]
+            pass  # summarised (once per weight version) below
         elif name == "Y_t" and trace.head_output is not None:
             values[name] = trace.head_output[t]
     rows = []
     for op in record_get(record, "operands", []) or []:
         get = (lambda k: op[k]) if isinstance(op, dict) else (lambda k: getattr(op, k))
         name = get("name")
-        if name in values:
+        if name in params and name not in values:
+            rows.append(_parameter_row(name, params[name], get("dtype"), get("device")))
+        elif name in values:
             rows.append(summarise(name, values[name], get("dtype"), get("device")))
         else:
             rows.append({"name": name, "shape": tuple(get("shape")), "dtype": get("dtype"), "device": get("device")})

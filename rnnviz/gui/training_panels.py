@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .panels.common import LogAxis
 from .qt import LINE_COLOURS, QtCore, QtGui, QtWidgets, pg, style_plot
 
 # Above this many iterations the |dL/dh_t| image shows every k-th row: the panel is a few
@@ -15,7 +16,8 @@ IMAGE_MAX_ROWS = 2000
 
 
 def _log_plot(title: str, left: str) -> pg.PlotWidget:
-    widget = pg.PlotWidget()
+    # LogAxis: labels 1, 2, 5 per decade (pyqtgraph's own reads "0.1 0.09 0.08 ..." on top of each other)
+    widget = pg.PlotWidget(axisItems={"left": LogAxis("left")})
     style_plot(widget.getPlotItem(), title, "iteration", left)
     widget.setLogMode(y=True)
     widget.showGrid(x=True, y=True, alpha=0.25)

@@ -76,7 +76,7 @@ class Transport(QtWidgets.QWidget):
         self.scrubber.setTracking(True)
         self.scrubber.valueChanged.connect(self._scrubbed)
         layout.addWidget(self.scrubber, 1)
-        self.position_label = StaticText("0 / 0", width=150)
+        self.position_label = StaticText("0 / 0", width="00000 / 00000 (backward)")
         layout.addWidget(self.position_label)
 
     def speed_value(self) -> float:

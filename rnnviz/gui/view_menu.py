@@ -68,7 +68,7 @@ class ViewExtras(QtCore.QObject):
             w.resizeDocks([others[0], self.lessons_dock], [w.width() - width, width], QtCore.Qt.Orientation.Horizontal)
         if "Shapes" in docks and "Hidden activations" in docks:
             h = max(600, w.height())
-            w.resizeDocks([docks["Shapes"], docks["Hidden activations"]], [h // 4, 3 * h // 4],
+            w.resizeDocks([docks["Shapes"], docks["Hidden activations"]], [35 * h // 100, 65 * h // 100],
                           QtCore.Qt.Orientation.Vertical)
 
     def show_training(self, config=None):
@@ -82,8 +82,9 @@ class ViewExtras(QtCore.QObject):
         elif config is not None:
             self.training.settings.set_config(config)
         if self.presentation.active:  # the class sees it at presentation size too
-            from .lecture import PRESENTATION_POINTS, style_plots, stylesheet
+            from .lecture import PRESENTATION_POINTS, style_plots, stylesheet, theme_settings
 
+            self.training.rnnviz_theme = theme_settings(self.presentation.theme)  # titles set later follow it
             self.training.setStyleSheet(stylesheet(self.presentation.theme))
             self.training.settings_button.setChecked(False)  # controls folded away
             style_plots(self.training, self.presentation.theme, PRESENTATION_POINTS)

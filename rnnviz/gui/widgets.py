@@ -11,19 +11,40 @@ class StaticText(QtWidgets.QWidget):
     re-lays out and repaints every dock, once per frame. This only repaints itself.
     """
 
-    def __init__(self, text: str = "", width: int | None = None, bold: bool = False, parent=None):
+    def __init__(self, text: str = "", width: int | str | None = None, bold: bool = False, parent=None):
+        """width: pixels, or a sample text (the longest expected) whose width is kept when the font
+        changes (presentation mode's larger text); None: as wide as the layout gives."""
         super().__init__(parent)
         self._text = text
+        self._width = width
         font = QtGui.QFont(self.font())
         font.setBold(bold)
+        self._bold = bold
         self.setFont(font)
-        height = QtGui.QFontMetrics(font).height() + 6
         if width is None:
             self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Fixed)
-            self.setFixedHeight(height)
-        else:
-            self.setFixedSize(width, height)
+        self._fit()
         self.alignment = QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignVCenter
+
+    def _fit(self) -> None:
+        metrics = QtGui.QFontMetrics(self.font())
+        height = metrics.height() + 6
+        if self._width is None:
+            self.setFixedHeight(height)
+        elif isinstance(self._width, str):
+            self.setFixedSize(metrics.horizontalAdvance(self._width) + 10, height)
+        else:
+            self.setFixedSize(self._width, height)
+
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().changeEvent(event)
+        if event.type() == QtCore.QEvent.Type.FontChange:  # a stylesheet's font-size arrives here
+            if self._bold and not self.font().bold():
+                font = QtGui.QFont(self.font())
+                font.setBold(True)
+                self.setFont(font)
+                return
+            self._fit()
 
     def text(self) -> str:
         return self._text

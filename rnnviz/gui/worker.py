@@ -137,6 +137,7 @@ class Session(QtCore.QObject):
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._apply_pending)
         self._last_apply = 0.0
+        self.applied_at = 0.0
 
     # -- intentions (GUI thread) -------------------------------------------------------
     def build(self, spec) -> None:
@@ -251,7 +252,7 @@ class Session(QtCore.QObject):
     def _apply_pending(self) -> None:
         frame, self._pending = self._pending, None
         if frame is not None:
-            self._last_apply = time.perf_counter()
+            self._last_apply = self.applied_at = time.perf_counter()  # applied_at: for `rnnviz bench gui`
             self.frame = frame
             self.frame_ready.emit(frame)
 

@@ -22,12 +22,15 @@ def test_presentation_folds_controls_and_restores(qtbot, make_window):
     assert not window.docks["Network"].isVisible() and not window.docks["Messages"].isVisible()
     assert "font-size: 16pt" in window.styleSheet()
     assert extras.lessons_dock.isVisible()
+    table = window.shapes.table  # 16pt: dtype and device go to the title so every column fits
+    qtbot.waitUntil(lambda: table.isColumnHidden(2) and table.isColumnHidden(3), timeout=2000)
     extras.presentation.set_theme("dark")
     assert "background: #000000" in window.styleSheet()
     extras.presentation_action.trigger()
     assert not extras.presentation.active
     assert window.styleSheet() == ""
     assert window.docks["Network"].isVisible()
+    qtbot.waitUntil(lambda: not table.isColumnHidden(2), timeout=2000)
 
 
 def test_presentation_steps_by_keyboard_alone(qtbot, make_window):

@@ -88,7 +88,11 @@ def test_rebuild_with_hidden_size_7_resizes_every_panel(qtbot, window):
 
 def test_backward_step_fills_gradient_norm_from_the_end(qtbot, window):
     expected = rnnviz.record(get_preset("seed-rnn"))
+    hints = window.gradients.hints  # "run the backward pass (B)" over each empty gradient plot
+    assert all(hint.isVisible() for hint in hints.values())
     click(qtbot, window, "back_step")  # runs the forward pass, then one BPTT cell
+    assert not hints[id(window.gradients.norm_plot)].isVisible()
+    assert hints[id(window.gradients.heat_plot)].isVisible()  # it shows layer 0: not reached yet
     frame = window.frame
     assert frame.position == frame.num_forward + 1 and frame.phase == "backward"
     grad_norm = frame.trace.grad_norm  # (L, D, T)
@@ -98,9 +102,20 @@ def test_backward_step_fills_gradient_norm_from_the_end(qtbot, window):
     np.testing.assert_allclose(np.nanmax(top_line.yData), expected.grad_norm[2, 0, 5], rtol=1e-4)
     click(qtbot, window, "run_backward")
     np.testing.assert_allclose(window.frame.trace.grad_norm, expected.grad_norm, rtol=1e-4, atol=1e-7)
+    assert not any(hint.isVisible() for hint in hints.values())
     window.layer_box.setValue(0)
     grad_image = window.gradients.heatmap.data  # (H, T) of layer 0, batch 0
     np.testing.assert_allclose(grad_image.T, expected.hidden_grad[0, 0, :, 0], rtol=1e-4, atol=1e-7)
+    # "Log scale" on (the default): the heatmap's colours are log10|dL/dh_t| over whole decades.
+    from rnnviz.gui.panels.gradients import decade_levels, log_magnitude
+
+    logs = np.log10(np.abs(expected.hidden_grad[0, 0, :, 0].astype(np.float64)))
+    assert window.gradients.heatmap.levels == (np.floor(logs.min()), np.ceil(logs.max()))
+    assert window.gradients.heatmap.levels == decade_levels(log_magnitude(grad_image))
+    window.gradients.log_box.setChecked(False)  # off: the signed dL/dh_t, symmetric levels
+    m = np.abs(expected.hidden_grad[0, 0, :, 0]).max()
+    np.testing.assert_allclose(window.gradients.heatmap.levels, (-m, m), rtol=1e-4)
+    window.gradients.log_box.setChecked(True)
     bars = window.gradients.bars.opts["width"]
     names = window.gradients._param_names
     np.testing.assert_allclose(bars, [expected.param_grad_norms[n] for n in names], rtol=1e-4)

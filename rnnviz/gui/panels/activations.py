@@ -53,9 +53,7 @@ class ActivationsPanel(TimeCanvas):
         self.add_time_plot(self.line_plot, self._line_value)
         self.lines: list[pg.PlotDataItem] = []
 
-        self.hist_plot = self.add_plot(1, 1, "Histogram of h_t, all units", "h_t value", "count")
-        self.hist_info = pg.TextItem(anchor=(1, 0), color="k", fill=(255, 255, 255, 210))  # per-step text: no re-layout, unlike a title
-        self.hist_info.setParentItem(self.hist_plot.vb)
+        self.hist_plot = self.add_plot(1, 1, "Histogram of h_t", "h_t (all units and batch elements)", "count")
         self.hist = pg.PlotDataItem(stepMode="center", fillLevel=0, brush=(31, 119, 180, 150), pen=pg.mkPen("#1f77b4"))
         self.hist_plot.addItem(self.hist)
         self.graphics.ci.layout.setRowStretchFactor(0, 3)
@@ -98,8 +96,9 @@ class ActivationsPanel(TimeCanvas):
         units = parse_units(self.units_edit.text(), H)
         while len(self.lines) < len(units):
             i = len(self.lines)
-            item = self.line_plot.plot(pen=pg.mkPen(LINE_COLOURS[i % len(LINE_COLOURS)], width=2), symbol="o",
-                                       symbolSize=5, connect="finite")
+            colour = LINE_COLOURS[i % len(LINE_COLOURS)]  # symbols too: 40 dots a line would hide its colour
+            item = self.line_plot.plot(pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=5, symbolBrush=colour,
+                                       symbolPen=colour, connect="finite")
             self.lines.append(item)
         t_axis = np.arange(T)
         for i, item in enumerate(self.lines):
@@ -135,9 +134,9 @@ class ActivationsPanel(TimeCanvas):
         sat = np.nan
         if t is not None and getattr(trace, "saturation", None) is not None:
             sat = float(np.asarray(trace.saturation)[layer, direction, t])
-        sat_text = "" if not np.isfinite(sat) else f", {sat:.0%} saturated"
-        self.hist_info.setText(f"t={t}{sat_text}" if t is not None else "")
-        self.hist_info.setPos(self.hist_plot.vb.width() - 4, 2)
+        sat_text = "" if not np.isfinite(sat) else f": {sat:.0%} saturated"
+        # In the title, not over the bars; the clipped title label never re-lays out the plots.
+        set_title(self.hist_plot, f"Histogram, t={t}{sat_text}" if t is not None else "Histogram of h_t", size="11pt")
 
     # -- hover --------------------------------------------------------------------------
     def _heat_value(self, x, y):

@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from ..qt import DIVERGING, QtCore, QtWidgets, pg, style_plot
+from ..qt import DIVERGING, LABEL_STYLE, QtCore, QtWidgets, pg, style_plot
 
 
 def finite_absmax(values: np.ndarray, default: float = 1.0) -> float:
@@ -18,9 +18,18 @@ def finite_absmax(values: np.ndarray, default: float = 1.0) -> float:
 
 
 def coloured_title(title: str, names: list[str], colours: list[str]) -> str:
-    """A plot title followed by a colour key (in place of a legend that would cover the lines)."""
-    key = " ".join(f"<span style='color:{colours[i % len(colours)]}'>■&nbsp;{name}</span>" for i, name in enumerate(names))
-    return f"{title}&nbsp;&nbsp;{key}" if names else title
+    """A plot title followed by a colour key (in place of a legend that would cover the lines).
+
+    Names that share a first word ('layer 0', 'layer 1') say it once: 'layer ■0 ■1', so the key
+    of a three-layer network still fits above a plot a third of a screen wide."""
+    prefix = ""
+    words = [name.split(" ", 1) for name in names]
+    if len(names) > 1 and all(len(w) == 2 for w in words) and len({w[0] for w in words}) == 1:
+        prefix, names = words[0][0] + "&nbsp;", [w[1] for w in words]
+    gap = "" if prefix else "&nbsp;"
+    key = "&nbsp; ".join(f"<span style='color:{colours[i % len(colours)]}'>■{gap}{name}</span>"
+                         for i, name in enumerate(names))
+    return f"{title}&nbsp;&nbsp;{prefix}{key}" if names else title
 
 
 def integer_ticks(axis, count: int, max_labels: int = 12) -> None:
@@ -58,6 +67,36 @@ def set_series(item: pg.PlotDataItem, x: np.ndarray, y: np.ndarray) -> None:
         item.setData([], [])
 
 
+class LogAxis(pg.AxisItem):
+    """An axis whose log mode labels only 1, 2 and 5 x 10^k inside a decade: pyqtgraph's own labels
+    every mantissa 1..9 there, and '0.6 0.7 0.8 0.9 1' run into each other."""
+
+    def logTickValues(self, minVal, maxVal, size, stdTicks):  # noqa: N802, N803 - pyqtgraph API
+        ticks = super().logTickValues(minVal, maxVal, size, stdTicks)
+        keep = np.log10([1.0, 2.0, 5.0])
+        out = []
+        for spacing, values in ticks:
+            if spacing is None:  # the minor level: mantissas 1..9 of each decade
+                values = [v for v in values if np.isclose(v - np.floor(v + 1e-9), keep, atol=1e-6).any()]
+            out.append((spacing, values))
+        return out
+
+    SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+    def logTickStrings(self, values, scale, spacing):  # noqa: N802 - pyqtgraph API
+        """Across many decades every decade reads 10ᵏ (not '0.0001' next to '10⁻⁶'); within a few,
+        plain numbers (0.2, 0.5, 1, 2)."""
+        low, high = self.range
+        if high - low < 3.5:
+            return [f"{10 ** v * scale:g}" for v in values]
+        out = []
+        for v in values:
+            k = int(round(v))
+            out.append(("1" if k == 0 else "10" if k == 1 else "10" + str(k).translate(self.SUPERSCRIPT))
+                       if abs(v - k) < 1e-6 else f"{10 ** v * scale:.0g}")
+        return out
+
+
 class TimeCanvas(QtWidgets.QWidget):
     """A GraphicsLayoutWidget whose time-axis plots share a cursor, click-to-seek and a hover read-out.
 
@@ -86,7 +125,10 @@ class TimeCanvas(QtWidgets.QWidget):
         scene.sigMouseClicked.connect(self._clicked)
         scene.sigMouseMoved.connect(self._moved)
 
-    def add_plot(self, row: int, col: int, title: str, bottom: str, left: str, **kw) -> pg.PlotItem:
+    def add_plot(self, row: int, col: int, title: str, bottom: str, left: str, log_y: bool = False,
+                 **kw) -> pg.PlotItem:
+        if log_y:
+            kw.setdefault("axisItems", {})["left"] = LogAxis("left")
         plot = self.graphics.addPlot(row=row, col=col, **kw)
         style_plot(plot, title, bottom, left)
         plot.disableAutoRange()
@@ -132,22 +174,58 @@ class TimeCanvas(QtWidgets.QWidget):
 
 
 class Heatmap:
-    """An ImageItem of (rows, time) with a fixed colour bar; column t is centred on x = t, NaN blank."""
+    """An ImageItem of (rows, time) with a fixed colour bar; column t is centred on x = t, NaN blank.
+
+    Fast path (issue #3): the image is an RGBA uint8 buffer coloured here, column by column: a
+    step changes one column of the data, so only the columns that differ from what is drawn are
+    re-coloured, and pyqtgraph paints the buffer as it is (no float rescale, NaN scan or LUT pass
+    per paint). Levels or colour-map changes re-colour everything."""
 
     def __init__(self, plot: pg.PlotItem, label: str, levels=(-1.0, 1.0)):
         self.plot = plot
         self.image = pg.ImageItem(axisOrder="row-major")
-        self.image.setColorMap(DIVERGING)
         plot.addItem(self.image)
         plot.invertY(False)
-        self.levels = levels
+        self.levels = tuple(levels)
         self.data = np.full((1, 1), np.nan, dtype=np.float32)
         self.bar = pg.ColorBarItem(values=levels, colorMap=DIVERGING, interactive=False, width=14, label=label)
         self.bar.getAxis("right").setTickFont(plot.getAxis("left").style.get("tickFont") or plot.font())
-        self.bar.setImageItem(self.image, insert_in=plot)
+        self.bar.getAxis("left").setLabel(label, **LABEL_STYLE)
+        # In the plot's layout as setImageItem(insert_in=plot) puts it, but not linked to the image:
+        # the bar would push levels and a LUT onto it, and the image here is already coloured.
+        self.bar.img_list = []
+        plot.layout.addItem(self.bar, 2, 5)
+        plot.layout.setColumnFixedWidth(4, 5)
+        self._lut = DIVERGING.getLookupTable(nPts=256, alpha=True)
         self._shape = None
+        self._drawn = None   # the (downsampled, raw) values the RGBA buffer shows
+        self._rgba = None    # (rows, cols, 4) uint8
+        self.transform = None  # a function of the data for the image only (log10|x|): `data` stays raw
+
+    def set_colormap(self, colormap, label: str, transform=None) -> None:
+        """Another colour map, colour-bar label and image transform (e.g. log magnitude)."""
+        self.transform = transform
+        self._lut = colormap.getLookupTable(nPts=256, alpha=True)
+        self._drawn = None  # re-colour everything on the next set
+        self.bar.setColorMap(colormap)
+        self.bar.getAxis("left").setLabel(label, **LABEL_STYLE)  # ColorBarItem keeps its label there
 
     MAX_COLS, MAX_ROWS = 800, 400  # more than the plot has pixels: draw every k-th column/row
+
+    def _colour(self, block: np.ndarray) -> np.ndarray:
+        """RGBA uint8 of a (rows, k) block of raw values: transform, levels, LUT; NaN transparent."""
+        if self.transform is not None:
+            block = self.transform(block)
+        lo, hi = self.levels
+        scale = 256.0 / (hi - lo) if hi > lo else 0.0
+        with np.errstate(invalid="ignore", over="ignore"):
+            index = (np.asarray(block, dtype=np.float32) - np.float32(lo)) * np.float32(scale)
+            np.clip(index, 0, 255, out=index)
+        blank = np.isnan(index)
+        index[blank] = 0
+        rgba = self._lut[index.astype(np.uint8)]
+        rgba[blank] = 0
+        return rgba
 
     def set(self, data: np.ndarray, levels=None) -> None:
         """data: (rows, T) float, may be a strided view; NaN entries are drawn blank.
@@ -157,11 +235,30 @@ class Heatmap:
         if levels is not None and tuple(levels) != tuple(self.levels):
             self.levels = tuple(levels)
             self.bar.setLevels(self.levels)
+            self._drawn = None
         self.data = data
         rows, cols = data.shape
         step_c, step_r = -(-cols // self.MAX_COLS), -(-rows // self.MAX_ROWS)
-        shown = np.ascontiguousarray(data[::step_r, ::step_c], dtype=np.float32)
-        self.image.setImage(shown, levels=self.levels, autoLevels=False)
+        shown = data[::step_r, ::step_c]
+        drawn = self._drawn
+        if drawn is None or drawn.shape != shown.shape:
+            self._drawn = np.array(shown, dtype=np.float32)
+            self._rgba = np.ascontiguousarray(self._colour(self._drawn))
+        else:
+            with np.errstate(invalid="ignore"):
+                same = shown == drawn
+                same |= np.isnan(shown) & np.isnan(drawn)
+            changed = np.flatnonzero(~same.all(axis=0))
+            if not changed.size and data.shape == self._shape:
+                return  # nothing to re-colour or repaint
+            if changed.size > cols // (2 * step_c):
+                drawn[...] = shown
+                self._rgba[...] = self._colour(drawn)
+            else:
+                block = shown[:, changed]
+                drawn[:, changed] = block
+                self._rgba[:, changed] = self._colour(block)
+        self.image.setImage(self._rgba, levels=None, autoLevels=False)
         if data.shape != self._shape:
             self._shape = data.shape
             self.image.setRect(QtCore.QRectF(-0.5, -0.5, cols, rows))

@@ -4,8 +4,72 @@ from __future__ import annotations
 import numpy as np
 
 from ..frame import Frame, Selection
-from ..qt import LINE_COLOURS, QtWidgets, pg, set_title
+from ..qt import DIVERGING, LINE_COLOURS, MAGNITUDE, QtCore, QtGui, QtWidgets, pg, set_title
 from .common import Heatmap, TimeCanvas, coloured_title, finite_absmax, integer_ticks, set_range, set_series
+
+
+def log_magnitude(values: np.ndarray) -> np.ndarray:
+    """log10|values|; zero and NaN (not reached yet) become NaN, drawn blank."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.log10(np.abs(np.asarray(values, dtype=np.float64)))
+    out[~np.isfinite(out)] = np.nan
+    return out
+
+
+def decade_levels(values: np.ndarray) -> tuple[float, float]:
+    """Whole decades around the finite values of log10|x| (at least one decade): the colour bar
+    changes only when the gradient crosses a power of ten."""
+    finite = values[np.isfinite(values)]
+    if not finite.size:
+        return (-1.0, 0.0)
+    lo, hi = float(np.floor(finite.min())), float(np.ceil(finite.max()))
+    return (lo, hi if hi > lo else lo + 1.0)
+
+
+def magnitude_levels(values: np.ndarray) -> tuple[float, float]:
+    """decade_levels(log_magnitude(values)), from the smallest and largest finite nonzero |x| alone
+    (log10 is monotonic): no log of every element per frame (~6 ms at T=1000, H=512)."""
+    magnitude = np.abs(values)
+    with np.errstate(invalid="ignore"):
+        keep = np.isfinite(magnitude) & (magnitude > 0)
+    if not keep.any():
+        return decade_levels(np.empty(0))
+    kept = magnitude[keep]
+    return decade_levels(log_magnitude(np.array([kept.min(), kept.max()])))
+
+
+EMPTY_HINT = "run the backward pass (B) to fill this"
+
+
+def _empty_hint(plot: pg.PlotItem) -> QtWidgets.QGraphicsTextItem:
+    """Grey text centred in the plot's view box (pixels, not data coordinates: it stays put whatever
+    the axis range or log mode); shown while the plot has nothing to draw."""
+    item = QtWidgets.QGraphicsTextItem(plot.vb)
+    item.setHtml(EMPTY_HINT.replace(" to fill", "<br>to fill"))  # break after "(B)", not before "this"
+    item.setDefaultTextColor(QtGui.QColor("#888888"))
+    font = item.font()
+    font.setPointSizeF(12)
+    font.setItalic(True)
+    item.setFont(font)
+    item.document().setDefaultTextOption(QtGui.QTextOption(QtCore.Qt.AlignmentFlag.AlignCenter))
+    item.setZValue(100)
+
+    def place() -> None:
+        rect = plot.vb.rect()
+        item.setTextWidth(max(60.0, rect.width() - 12))
+        box = item.boundingRect()
+        item.setPos(rect.center().x() - box.width() / 2, rect.center().y() - box.height() / 2)
+
+    plot.vb.sigResized.connect(place)
+    place()
+    return item
+
+
+def _show_hint(plot: pg.PlotItem, hint: QtWidgets.QGraphicsTextItem, empty: bool, hide_y_values: bool = False) -> None:
+    hint.setVisible(empty)
+    axis = plot.getAxis("left")
+    if hide_y_values and axis.style["showValues"] == empty:  # an empty log axis shows arbitrary ticks ("2, 5")
+        axis.setStyle(showValues=not empty)
 
 
 def _series_name(layer: int, direction: int, directions: int) -> str:
@@ -19,12 +83,13 @@ class GradientsPanel(TimeCanvas):
         super().__init__(parent)
         self.log_box = QtWidgets.QCheckBox("Log scale")
         self.log_box.setChecked(True)
-        self.log_box.setToolTip("Logarithmic y axis for the gradient-norm plots: a vanishing gradient is a straight line")
+        self.log_box.setToolTip("Logarithmic y axis for the gradient-norm plots (a vanishing gradient is a straight "
+                                "line) and log10|dL/dh_t| in the heatmap; off: the signed dL/dh_t")
         self.log_box.toggled.connect(self._set_log)
         self.toolbar.addWidget(self.log_box)
         self.toolbar.addStretch(1)
 
-        self.norm_plot = self.add_plot(0, 0, "‖dL/dh_t‖ per layer", "timestep t", "‖dL/dh_t‖")
+        self.norm_plot = self.add_plot(0, 0, "‖dL/dh_t‖ per layer", "timestep t", "‖dL/dh_t‖", log_y=True)
         self.add_time_plot(self.norm_plot, self._norm_value)
         self.heat_plot = self.add_plot(0, 1, "dL/dh_t", "timestep t", "hidden unit")
         self.heatmap = Heatmap(self.heat_plot, "dL/dh_t", levels=(-1.0, 1.0))
@@ -32,10 +97,14 @@ class GradientsPanel(TimeCanvas):
         self.param_plot = self.add_plot(1, 0, "‖dL/dθ‖ per parameter", "‖dL/dθ‖", "")
         self.bars = pg.BarGraphItem(x0=[], y=[], height=0.7, width=[], brush="#1f77b4")
         self.param_plot.addItem(self.bars)
-        self.contrib_plot = self.add_plot(1, 1, "Term t of dL/dW_hh", "timestep t", "‖term t‖")
+        self.contrib_plot = self.add_plot(1, 1, "Term t of dL/dW_hh", "timestep t", "‖term t‖", log_y=True)
         self.add_time_plot(self.contrib_plot, self._contrib_value)
         for col in (0, 1):
             self.graphics.ci.layout.setColumnStretchFactor(col, 1)
+        self.hints = {id(plot): _empty_hint(plot)
+                      for plot in (self.norm_plot, self.heat_plot, self.param_plot, self.contrib_plot)}
+        for plot in (self.norm_plot, self.contrib_plot):
+            plot.getAxis("left").setStyle(showValues=False)
         self.norm_lines: list[pg.PlotDataItem] = []
         self.contrib_lines: list[pg.PlotDataItem] = []
         self.frame: Frame | None = None
@@ -47,6 +116,10 @@ class GradientsPanel(TimeCanvas):
     def _set_log(self, on: bool) -> None:
         self.norm_plot.setLogMode(y=on)
         self.contrib_plot.setLogMode(y=on)
+        if on:  # magnitude in decades: the early, vanishing steps get colours too
+            self.heatmap.set_colormap(MAGNITUDE, "log10 |dL/dh_t|", log_magnitude)
+        else:
+            self.heatmap.set_colormap(DIVERGING, "dL/dh_t")
         if self.frame is not None:
             self.update(self.frame, self.selection)
 
@@ -96,6 +169,8 @@ class GradientsPanel(TimeCanvas):
             set_series(item, t_axis, self._positive(series))
             item.setSymbol(symbols)
         waiting = "" if np.isfinite(grad_norm).any() else "  (press B)"
+        _show_hint(self.norm_plot, self.hints[id(self.norm_plot)], not (grad_norm > 0).any(), hide_y_values=True)
+        _show_hint(self.contrib_plot, self.hints[id(self.contrib_plot)], not (contrib > 0).any(), hide_y_values=True)
         set_title(self.norm_plot, coloured_title("‖dL/dh_t‖" + waiting, names, LINE_COLOURS), size="11pt")
         set_title(self.contrib_plot, coloured_title("dL/dW_hh term t", names if L * D > 1 else [], LINE_COLOURS), size="11pt")
         for plot in (self.norm_plot, self.contrib_plot):
@@ -107,15 +182,20 @@ class GradientsPanel(TimeCanvas):
         layer, direction = min(selection.layer, L - 1), min(selection.direction, D - 1)
         batch = min(selection.batch, hidden_grad.shape[3] - 1)
         self._grad = hidden_grad[layer, direction, :, batch, :]  # (T, H)
-        m = finite_absmax(self._grad)
-        self.heatmap.set(self._grad.T, levels=(-m, m))
-        set_title(self.heat_plot, f"dL/dh_t (layer {layer}" + (f" dir {direction}" if D > 1 else "")
-                               + f", batch {batch})", size="11pt")
+        _show_hint(self.heat_plot, self.hints[id(self.heat_plot)], not np.isfinite(self._grad).any())
+        if self.log_box.isChecked():
+            self.heatmap.set(self._grad.T, levels=magnitude_levels(self._grad))
+        else:
+            m = finite_absmax(self._grad)
+            self.heatmap.set(self._grad.T, levels=(-m, m))
+        set_title(self.heat_plot, ("|dL/dh_t|" if self.log_box.isChecked() else "dL/dh_t") + f" (layer {layer}"
+                  + (f" dir {direction}" if D > 1 else "") + f", batch {batch})", size="11pt")
 
         norms = dict(getattr(trace, "param_grad_norms", None) or {})
         self._param_names = list(norms)
         values = np.array([norms[n] for n in self._param_names], dtype=np.float64)
         values = np.where(np.isfinite(values), values, 0.0)
+        _show_hint(self.param_plot, self.hints[id(self.param_plot)], not (values > 0).any())
         y = np.arange(len(values))
         self.bars.setOpts(x0=np.zeros(len(values)), y=y, width=values, height=0.7)
         if self._param_names != getattr(self, "_bar_names", None):
@@ -146,4 +226,7 @@ class GradientsPanel(TimeCanvas):
         if hit is None:
             return None
         t, unit, v = hit
-        return f"dL/dh_t[t={t}, unit={unit}] = {'not reached yet' if np.isnan(v) else f'{v:.4g}'}"
+        if np.isnan(v):
+            return f"dL/dh_t[t={t}, unit={unit}] = not reached yet"
+        log = f"  (log10|dL/dh_t| = {np.log10(abs(v)):.2f})" if self.log_box.isChecked() and v else ""
+        return f"dL/dh_t[t={t}, unit={unit}] = {v:.4g}{log}"

@@ -6,10 +6,14 @@ import html
 import re
 
 from ..frame import Frame, record_get
-from ..qt import QtCore, QtGui, QtWidgets
+from ..qt import QtCore, QtGui, QtWidgets, theme_of
 from ..widgets import StaticText
 
 TABLE_COLUMNS = ("name", "shape", "dtype", "device", "min", "max", "mean", "norm", "NaN", "Inf")
+# Presentation mode (16pt on a 1920x1080 projector): every column must show without scrolling, so
+# dtype and device (one value for every tensor) move into the table's title, numbers get 3 digits.
+PRESENTATION_HIDDEN = ("dtype", "device")
+TABLE_TITLE = "<b>Every tensor at this step</b>"
 
 
 def _shape_text(shape) -> str:
@@ -58,17 +62,25 @@ def equation_text(equation: str, operands: dict) -> str:
     return "\n".join(lines)
 
 
-def equation_html(equation: str, operands: dict, points: int = 14) -> str:
+# Operand names and their shapes: dark ink on a light background, light ink on the dark theme.
+EQUATION_COLOURS = {"light": ("#1f4e9c", "#b03a00"), "dark": ("#8cc8ff", "#ffb870")}
+
+
+def equation_html(equation: str, operands: dict, points: int = 14, theme: dict | None = None) -> str:
+    """theme: the window's presentation look (qt.theme_of), {} or None for the normal one."""
+    theme = theme or {}
+    operand, shape = EQUATION_COLOURS["dark" if theme.get("name") == "dark" else "light"]
+    points += max(0, theme.get("points", 0) - 12)  # presentation mode: as large as the text around it
     rows = []
     for line in equation_lines(equation):
         tokens = tokenize(line, operands)
         top = "".join(
-            f"<td align='center' style='padding:0 3px'><b style='color:#1f4e9c'>{html.escape(t)}</b></td>" if s is not None
+            f"<td align='center' style='padding:0 3px'><b style='color:{operand}'>{html.escape(t)}</b></td>" if s is not None
             else f"<td align='center'>{html.escape(t.strip()) or '&nbsp;'}</td>"
             for t, s in tokens
         )
         bottom = "".join(
-            f"<td align='center' style='color:#b03a00; font-size:11pt'>({_shape_text(s)})</td>" if s is not None else "<td></td>"
+            f"<td align='center' style='color:{shape}; font-size:{points - 3}pt'>({_shape_text(s)})</td>" if s is not None else "<td></td>"
             for t, s in tokens
         )
         rows.append(f"<table cellspacing='0' style='font-size:{points}pt; margin-bottom:2px'><tr>{top}</tr><tr>{bottom}</tr></table>")
@@ -108,13 +120,81 @@ def sequence_tensors(trace) -> list[tuple[str, tuple, str]]:
     return rows
 
 
+class EquationLabel(QtWidgets.QStackedWidget):
+    """Rich text like a QLabel (setText, text, setTextFormat, setTextInteractionFlags, setWordWrap),
+    keeping one laid-out QLabel per recent text and showing the one asked for.
+
+    With two or more layers the equation alternates every step (layer 0's X_t shape, then layer
+    1's): a single QLabel re-parsed the HTML and laid it out several times per step (size hints
+    for the scroll area, then the paint), ~3 ms a step at 1600x1000. Switching labels costs none."""
+
+    MAX_LABELS = 8
+
+    def __init__(self, text: str = "", parent=None):
+        super().__init__(parent)
+        self._labels: dict[str, QtWidgets.QLabel] = {}  # oldest first
+        self._text = None
+        self._format = QtCore.Qt.TextFormat.AutoText
+        self._flags = QtCore.Qt.TextInteractionFlag.LinksAccessibleByMouse
+        self._wrap = False
+        self.setText(text)
+
+    def _each(self, method: str, value) -> None:
+        for label in self._labels.values():
+            getattr(label, method)(value)
+
+    def setTextFormat(self, value) -> None:  # noqa: N802 - QLabel's names
+        self._format = value
+        self._each("setTextFormat", value)
+
+    def setTextInteractionFlags(self, value) -> None:  # noqa: N802
+        self._flags = value
+        self._each("setTextInteractionFlags", value)
+
+    def setWordWrap(self, value: bool) -> None:  # noqa: N802
+        self._wrap = value
+        self._each("setWordWrap", value)
+
+    def text(self) -> str:
+        return self._text or ""
+
+    def setText(self, text: str) -> None:  # noqa: N802
+        if text == self._text:
+            return
+        label = self._labels.pop(text, None)
+        if label is None:
+            label = QtWidgets.QLabel(text)
+            label.setTextFormat(self._format)
+            label.setTextInteractionFlags(self._flags)
+            label.setWordWrap(self._wrap)
+            label.setAlignment(QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignTop)
+            self.addWidget(label)
+        self._labels[text] = label
+        self.setCurrentWidget(label)
+        self._text = text
+        while len(self._labels) > self.MAX_LABELS or (not text and len(self._labels) > 1):
+            old = self._labels.pop(next(iter(self._labels)))
+            self.removeWidget(old)
+            old.deleteLater()
+        self.updateGeometry()
+
+    def current(self) -> QtWidgets.QLabel:
+        return self.currentWidget()
+
+    def sizeHint(self) -> QtCore.QSize:  # noqa: N802 - the shown text's, not the largest kept
+        return self.currentWidget().sizeHint()
+
+    def minimumSizeHint(self) -> QtCore.QSize:  # noqa: N802
+        return self.currentWidget().minimumSizeHint()
+
+
 class ShapesPanel(QtWidgets.QWidget):
     """Fed `update(frame)`."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.title = StaticText("Cell equation of the current step", bold=True)
-        self.equation = QtWidgets.QLabel("Press Step (→) to compute the first cell.")
+        self.equation = EquationLabel("Press Step (→) to compute the first cell.")
         self.equation.setTextFormat(QtCore.Qt.TextFormat.RichText)
         self.equation.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         self.equation.setWordWrap(False)
@@ -125,7 +205,7 @@ class ShapesPanel(QtWidgets.QWidget):
         eq_scroll.setMinimumHeight(64)
         self.eq_scroll = eq_scroll
         self.sequence = QtWidgets.QTableWidget(0, 3)
-        self.sequence.setHorizontalHeaderLabels(["whole-sequence tensor", "shape", "dimensions"])
+        self.sequence.setHorizontalHeaderLabels(["tensor", "shape", "dimensions"])  # titled "Whole-sequence tensors"
         self.table = QtWidgets.QTableWidget(0, len(TABLE_COLUMNS))
         self.table.setHorizontalHeaderLabels(list(TABLE_COLUMNS))
         for table in (self.sequence, self.table):
@@ -133,6 +213,9 @@ class ShapesPanel(QtWidgets.QWidget):
             table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
             table.horizontalHeader().setStretchLastSection(True)
             table.setAlternatingRowColors(True)
+            table.setWordWrap(False)  # one line a row: a long shape or dimension list scrolls, not wraps
+            table.horizontalHeader().setMinimumSectionSize(40)
+            table.setHorizontalScrollMode(QtWidgets.QAbstractItemView.ScrollMode.ScrollPerPixel)
         font = QtGui.QFont("monospace")
         font.setStyleHint(QtGui.QFont.StyleHint.Monospace)
         self.table.setFont(font)
@@ -146,13 +229,14 @@ class ShapesPanel(QtWidgets.QWidget):
         lower_right = QtWidgets.QWidget()
         lr = QtWidgets.QVBoxLayout(lower_right)
         lr.setContentsMargins(0, 0, 0, 0)
-        self.table_title = QtWidgets.QLabel("<b>Every tensor at this step</b>")
+        self.table_title = QtWidgets.QLabel(TABLE_TITLE)
         lr.addWidget(self.table_title)
         lr.addWidget(self.table, 1)
         split = QtWidgets.QSplitter()
         split.addWidget(lower_left)
         split.addWidget(lower_right)
         split.setSizes([480, 780])
+        self.split = split
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 2)
         layout.setSpacing(2)
@@ -160,7 +244,39 @@ class ShapesPanel(QtWidgets.QWidget):
         layout.addWidget(eq_scroll)
         layout.addWidget(split, 1)
         self._text = ""
+        self._eq_args = None
         self._seq_key = None
+        self._rows: list = []
+        self._float_format = ".4g"
+
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        """A new theme or font (presentation mode): equation colours and column widths follow."""
+        super().changeEvent(event)
+        if event.type() in (QtCore.QEvent.Type.StyleChange, QtCore.QEvent.Type.FontChange):
+            QtCore.QTimer.singleShot(0, self._restyle)  # after the children took the new style
+
+    def _restyle(self) -> None:
+        if self._eq_args is not None:
+            self.equation.setText(equation_html(*self._eq_args, theme_of(self)))
+        presenting = bool(theme_of(self))
+        for key in PRESENTATION_HIDDEN:
+            self.table.setColumnHidden(TABLE_COLUMNS.index(key), presenting)
+        # A stretched last section keeps at least its default 100 px: NaN/Inf need ~45 at 16pt.
+        self.table.horizontalHeader().setStretchLastSection(not presenting)
+        float_format = ".3g" if presenting else ".4g"
+        if float_format != self._float_format:
+            self._float_format = float_format
+            self._table_key = None
+            self._fill_table(self._rows)
+        for table in (self.sequence, self.table):
+            table.resizeColumnsToContents()
+            table.resizeRowsToContents()
+        # The whole-sequence table is small and fixed: give it the width of its columns, the rest to the other.
+        total = sum(self.split.sizes())
+        want = self.sequence.horizontalHeader().length() + 2 * self.sequence.frameWidth() + 4
+        if total > 0:
+            want = min(want, 6 * total // 10)
+            self.split.setSizes([want, total - want])
 
     def update(self, frame: Frame) -> None:
         record = frame.record
@@ -178,7 +294,8 @@ class ShapesPanel(QtWidgets.QWidget):
             if text != self._text:
                 self._text = text
                 lines = len(equation_lines(eq))
-                self.equation.setText(equation_html(eq, operands, 14 if lines == 1 else 12))
+                self._eq_args = (eq, operands, 14 if lines == 1 else 12)
+                self.equation.setText(equation_html(*self._eq_args, theme_of(self)))
             lines = len(equation_lines(eq))
             height = 70 if lines == 1 else min(50 * lines + 8, 200)
             if self.eq_scroll.height() != height:
@@ -195,6 +312,8 @@ class ShapesPanel(QtWidgets.QWidget):
         self._fill_table(frame.rows)
 
     def _fill_table(self, rows: list) -> None:
+        self._rows = rows
+        float_format = self._float_format
         layout_key = tuple((row.get("name"), tuple(row.get("shape", ()))) for row in rows)
         self.table.setUpdatesEnabled(False)
         self.table.setRowCount(len(rows))
@@ -204,7 +323,7 @@ class ShapesPanel(QtWidgets.QWidget):
                 if key == "shape":
                     text = "(" + ", ".join(map(str, value)) + ")"
                 elif isinstance(value, float):
-                    text = f"{value:.4g}"
+                    text = format(value, float_format)
                 else:
                     text = "" if value is None else str(value)
                 item = self.table.item(r, c)
@@ -214,11 +333,31 @@ class ShapesPanel(QtWidgets.QWidget):
                 if item.text() != text:
                     item.setText(text)
                 if key in ("NaN", "Inf"):
-                    item.setForeground(QtGui.QColor("#c00000" if value else "#000000"))
+                    colour = "#c00000" if value else ""  # "": the table's own text colour (white when dark)
+                    if item.data(QtCore.Qt.ItemDataRole.UserRole) != colour:  # set (and repaint) on change only
+                        item.setData(QtCore.Qt.ItemDataRole.UserRole, colour)
+                        item.setData(QtCore.Qt.ItemDataRole.ForegroundRole, QtGui.QColor(colour) if colour else None)
         if layout_key != getattr(self, "_table_key", None):  # column widths follow the rows, not every value
             self._table_key = layout_key
-            self.table.resizeColumnsToContents()
+            # remembered per row layout (and font): with 2+ layers the layout alternates every step
+            # (X_t is 8x64 in layer 0, 8x512 in layer 1) and measuring every cell cost ~1 ms a step
+            widths = self.__dict__.setdefault("_table_widths", {})
+            key = (layout_key, self.table.font().key())
+            if key in widths:
+                for c, width in enumerate(widths[key]):
+                    self.table.setColumnWidth(c, width)
+            else:
+                self.table.resizeColumnsToContents()
+                widths[key] = [self.table.columnWidth(c) for c in range(self.table.columnCount())]
+            self.table_title.setText(TABLE_TITLE + self._common_title(rows))
         self.table.setUpdatesEnabled(True)
+
+    def _common_title(self, rows: list) -> str:
+        """' (all float32, cpu)' while the dtype and device columns are hidden (presentation)."""
+        if not self.table.isColumnHidden(TABLE_COLUMNS.index("dtype")) or not rows:
+            return ""
+        values = [sorted({str(row.get(key)) for row in rows}) for key in PRESENTATION_HIDDEN]
+        return " (all " + ", ".join("/".join(v) for v in values) + ")"
 
     def equation_plain(self) -> str:
         """The equation with each operand's shape, as plain text (what the tests compare)."""

@@ -10,14 +10,31 @@ import numpy as np
 from rnnviz.engine import spectral
 
 from ..qt import LINE_COLOURS, QtCore, QtWidgets, pg, style_plot
+from .common import LogAxis
+
+
+class _SpanLogAxis(LogAxis):
+    """LogAxis (1, 2, 5 per decade), except that a range inside one decade (Jacobian norms 0.6 … 1)
+    keeps pyqtgraph's every-mantissa labels: 1, 2, 5 alone would leave a single tick there."""
+
+    def logTickValues(self, minVal, maxVal, size, stdTicks):  # noqa: N802, N803 - pyqtgraph API
+        ticks = LogAxis.logTickValues(self, minVal, maxVal, size, stdTicks)
+        shown = {round(v, 6) for _, values in ticks for v in values if minVal <= v <= maxVal}
+        if len(shown) >= 2:
+            return ticks
+        return pg.AxisItem.logTickValues(self, minVal, maxVal, size, stdTicks)
 
 
 def _log_plot(title: str, left: str) -> pg.PlotWidget:
-    widget = pg.PlotWidget()
+    widget = pg.PlotWidget(axisItems={"left": _SpanLogAxis("left")})
     style_plot(widget.getPlotItem(), title, "timestep t", left)
     widget.setLogMode(y=True)
     widget.showGrid(x=True, y=True, alpha=0.25)
-    widget.getAxis("left").enableAutoSIPrefix(False)
+    axis = widget.getAxis("left")
+    axis.enableAutoSIPrefix(False)
+    # The rotated label sits left of the widest tick label ("0.0001"): keep room for both.
+    axis.setStyle(autoExpandTextSpace=True, tickTextOffset=6)
+    axis.setWidth(78)
     return widget
 
 
@@ -34,13 +51,13 @@ class SpectralPanel(QtWidgets.QWidget):
         self.eigen_points = pg.ScatterPlotItem(size=9, pen=pg.mkPen(LINE_COLOURS[0]), brush=LINE_COLOURS[0])
         self.plane.addItem(self.eigen_points)
 
-        self.jacobian_plot = _log_plot("Per-step Jacobian ‖diag(φ′(a_t)) W_hh‖₂", "norm")
+        self.jacobian_plot = _log_plot("Per-step Jacobian norm (log scale)", "‖diag(φ′(a_t)) W_hh‖₂")
         self.jacobian_curve = self.jacobian_plot.plot(pen=pg.mkPen(LINE_COLOURS[0], width=2), symbol="o",
                                                       symbolSize=5, symbolBrush=LINE_COLOURS[0])
         self.one_line = pg.InfiniteLine(angle=0, pos=0.0, pen=pg.mkPen("#888", style=QtCore.Qt.PenStyle.DashLine))
         self.jacobian_plot.addItem(self.one_line)  # log10(1) = 0: above it a step can grow the gradient
 
-        self.gradient_plot = _log_plot("|dL/dh_t| (top layer)", "norm")
+        self.gradient_plot = _log_plot("Gradient reaching h_t (top layer)", "‖dL/dh_t‖ (log scale)")
         self.gradient_curve = self.gradient_plot.plot(pen=pg.mkPen(LINE_COLOURS[1], width=2), symbol="o",
                                                       symbolSize=5, symbolBrush=LINE_COLOURS[1])
 
