@@ -102,6 +102,8 @@ class Runner:
         self._weights = {(l, d): layer_weights(module, l, d, info.is_cell) for l in range(L) for d in range(D)}
         self._operands = [[Operand(o["name"], tuple(o["shape"]), o["dtype"], o["device"]) for o in ops]
                           for ops in layer_operands(info, self.batch_size, self._head_features(), self._reference)]
+        self._operand_dicts = [[dict(name=o.name, shape=list(o.shape), dtype=o.dtype, device=o.device) for o in ops]
+                               for ops in self._operands]
         self.equation = cell_equation(info.kind, info.activation)
         self.reset()
 
@@ -125,6 +127,7 @@ class Runner:
         full = lambda *shape: np.full(shape, np.nan, dtype=np_dtype)  # noqa: E731
         self.position = 0
         self.records: list[StepRecord] = []
+        self._record_dicts: list[dict] = []   # what snapshots carry, kept in step with `records`
         self._forward: dict[tuple, _ForwardState] = {}
         self._backward: dict[tuple, _BackwardState] = {}
         self._block_sums: dict[tuple, list] = {}
@@ -162,6 +165,7 @@ class Runner:
         record.ms = (time.perf_counter() - start) * 1000.0
         self.step_ms[self.position] = record.ms
         self.records.append(record)
+        self._record_dicts.append(record.as_dict())
         self.position += 1
         return record
 
@@ -172,6 +176,7 @@ class Runner:
         self.position -= 1
         cell = self.schedule[self.position]
         self.records.pop()
+        self._record_dicts.pop()
         self.step_ms[self.position] = np.nan
         key = (cell.layer, cell.direction, cell.t)
         if cell.phase == "forward":
@@ -390,8 +395,7 @@ class Runner:
             wih_grad_contrib_norm=take(self.wih_contrib), step_ms=take(self.step_ms),
             loss=float("nan") if self.loss is None else self.loss, loss_name=self.loss_name,
             param_grads=self.param_grads() if self.position > self.num_forward else {},
-            records=[r.as_dict() for r in self.records], spec=self.spec, device=str(self._reference.device),
-            operands=[[dict(name=o.name, shape=list(o.shape), dtype=o.dtype, device=o.device) for o in ops]
-                      for ops in self._operands],
+            records=list(self._record_dicts) if copy else self._record_dicts, spec=self.spec,
+            device=str(self._reference.device), operands=self._operand_dicts,
             equation=self.equation,
         )

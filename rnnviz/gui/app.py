@@ -256,7 +256,7 @@ class MainWindow(QtWidgets.QMainWindow):
                 self._update_next_panel()
             self._immediate = False
         elif fresh:
-            QtCore.QTimer.singleShot(0, self._update_next_panel)
+            QtCore.QTimer.singleShot(1, self._update_next_panel)
 
     def _update_next_panel(self) -> None:
         if not self._panel_queue or self.frame is None:
@@ -269,10 +269,12 @@ class MainWindow(QtWidgets.QMainWindow):
             elif panel is self.gradients and self._gradients_unchanged(self.frame):
                 panel.frame = self.frame  # forward steps change no gradient: move the cursor only
                 panel.set_cursor(self.frame.t)
+            elif panel is self.activations and self._activations_unchanged(self.frame):
+                panel.frame = self.frame  # e.g. layer 1's cell at the same t: nothing shown changed
             else:
                 panel.update(self.frame, self.selection)
         if self._panel_queue and not self._immediate:
-            QtCore.QTimer.singleShot(0, self._update_next_panel)
+            QtCore.QTimer.singleShot(1, self._update_next_panel)
 
     def _gradients_unchanged(self, frame: Frame) -> bool:
         """True when the gradient arrays are the very ones drawn last (a runner's, not a replay's
@@ -283,6 +285,22 @@ class MainWindow(QtWidgets.QMainWindow):
         last, self._gradients_key = getattr(self, "_gradients_key", None), (arrays, key)
         return (last is not None and last[1] == key and all(a is not None for a in arrays)
                 and all(a is b for a, b in zip(arrays, last[0])))
+
+    def _activations_unchanged(self, frame: Frame) -> bool:
+        """True when the hidden-state array is the very one drawn last (a runner's), the selection and
+        the time cursor are the same, and no forward cell of the selected layer and direction was done
+        or undone in between: with 2+ layers, every other forward step is another layer's cell."""
+        hidden = getattr(frame.trace, "hidden", None)
+        last, self._activations_key = getattr(self, "_activations_key", None), (hidden, frame.position, frame.t,
+                                                                                self.selection, frame.total)
+        if last is None or hidden is None or last[0] is not hidden or last[2:] != (frame.t, self.selection, frame.total):
+            return False
+        lo, hi = sorted((last[1], frame.position))
+        if hi - lo > 256 or not frame.schedule:
+            return False
+        sel = self.selection
+        return not any(cell.phase == "forward" and cell.layer == sel.layer and cell.direction == sel.direction
+                       for cell in frame.schedule[lo:hi])
 
     def is_idle(self) -> bool:
         """Nothing queued, computing, or waiting to be drawn."""

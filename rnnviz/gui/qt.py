@@ -59,14 +59,32 @@ def _clip_title(label) -> None:
     label.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Fixed)
 
 
+def _no_relayout() -> None:
+    """Stands in for LabelItem.updateGeometry while set_title changes only a title's words."""
+
+
 def set_title(plot: pg.PlotItem, text: str, size: str = TITLE_SIZE) -> None:
     """Set a plot title that never widens the layout (a long title is clipped, not the plots)."""
     theme = theme_of(plot)
     size = theme.get("title_size", size)  # presentation mode: its size and colour win
     color = theme.get("fg")
-    if getattr(plot, "_rnnviz_title", None) == (text, size, color):
+    last = getattr(plot, "_rnnviz_title", None)
+    if last == (text, size, color):
         return  # setTitle re-lays out the HTML: skip when nothing changed
     plot._rnnviz_title = (text, size, color)
+    label = plot.titleLabel
+    if last is not None and last[1:] == (size, color) and label.isVisible() and hasattr(label, "_rnnviz_clipped"):
+        # Only the words changed (e.g. the histogram's "t=5"): new text in the same row, without
+        # setTitle's row re-sizing and geometry updates that re-lay out the whole plot every step.
+        height = label.itemRect().height()
+        label.updateGeometry = _no_relayout
+        try:
+            label.setText(text, size=size, **({"color": color} if color else {}))
+        finally:
+            del label.updateGeometry
+        if label.itemRect().height() != height:
+            label.updateGeometry()
+        return
     if not hasattr(plot.titleLabel, "_rnnviz_clipped"):
         _clip_title(plot.titleLabel)
         plot.titleLabel._rnnviz_clipped = True

@@ -130,6 +130,10 @@ class ActivationsPanel(TimeCanvas):
         self.hist.setData(edges, counts)
         top = max(1, int(counts.max()) if counts.size else 1)
         top = 2 ** int(np.ceil(np.log2(top)))  # steps of powers of two: the axis is not redrawn every frame
+        key = (self._key, lo, hi)
+        if frame.position and key == getattr(self, "_hist_key", None):
+            top = max(top, self._hist_top)  # and never lower while stepping: no axis re-layout back and forth
+        self._hist_key, self._hist_top = key, top
         set_range(self.hist_plot, (lo - 0.02 * (hi - lo), hi + 0.02 * (hi - lo)), (0, top * 1.05))
         sat = np.nan
         if t is not None and getattr(trace, "saturation", None) is not None:

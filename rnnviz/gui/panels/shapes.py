@@ -167,7 +167,6 @@ class EquationLabel(QtWidgets.QStackedWidget):
             label.setTextFormat(self._format)
             label.setTextInteractionFlags(self._flags)
             label.setWordWrap(self._wrap)
-            label.setAlignment(QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignTop)
             self.addWidget(label)
         self._labels[text] = label
         self.setCurrentWidget(label)
