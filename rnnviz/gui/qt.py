@@ -1,6 +1,8 @@
 """One place that imports Qt and configures pyqtgraph (PySide6 first, then pyqtgraph)."""
 from __future__ import annotations
 
+import sys
+
 import PySide6  # noqa: F401  - must be imported before pyqtgraph picks a binding
 from PySide6 import QtCore, QtGui, QtWidgets  # noqa: F401
 import pyqtgraph as pg
@@ -33,10 +35,19 @@ def theme_of(obj) -> dict:
     return getattr(window, "rnnviz_theme", None) or {}
 
 
+_QUIET = ("This plugin does not support propagateSizeHints()",)  # offscreen platform noise, once per window
+
+
+def _message_handler(mode, context, message) -> None:
+    if message not in _QUIET:
+        print(message, file=sys.stderr)
+
+
 def app() -> QtWidgets.QApplication:
     """The running QApplication, created when there is none."""
     instance = QtWidgets.QApplication.instance()
     if instance is None:
+        QtCore.qInstallMessageHandler(_message_handler)
         instance = QtWidgets.QApplication(["rnnviz"])
         instance.setApplicationName("rnnviz")
         instance.setOrganizationName("rnnviz")

@@ -54,6 +54,8 @@ class ActivationsPanel(TimeCanvas):
         self.lines: list[pg.PlotDataItem] = []
 
         self.hist_plot = self.add_plot(1, 1, "Histogram of h_t", "h_t (all units and batch elements)", "count")
+        # The count axis only widens: a narrower label (Reset, another t) does not re-lay out and repaint the panel.
+        self.hist_plot.getAxis("left").setStyle(autoReduceTextSpace=False)
         self.hist = pg.PlotDataItem(stepMode="center", fillLevel=0, brush=(31, 119, 180, 150), pen=pg.mkPen("#1f77b4"))
         self.hist_plot.addItem(self.hist)
         self.graphics.ci.layout.setRowStretchFactor(0, 3)

@@ -69,6 +69,9 @@ def _show_hint(plot: pg.PlotItem, hint: QtWidgets.QGraphicsTextItem, empty: bool
     hint.setVisible(empty)
     axis = plot.getAxis("left")
     if hide_y_values and axis.style["showValues"] == empty:  # an empty log axis shows arbitrary ticks ("2, 5")
+        # Values hidden: the axis keeps its width (no re-layout and second paint of the panel at Reset and
+        # again when the gradients arrive); shown: sized by its labels again.
+        axis.setWidth(int(axis.width()) if empty else None)
         axis.setStyle(showValues=not empty)
 
 
@@ -97,6 +100,8 @@ class GradientsPanel(TimeCanvas):
         self.param_plot = self.add_plot(1, 0, "‖dL/dθ‖ per parameter", "‖dL/dθ‖", "")
         self.bars = pg.BarGraphItem(x0=[], y=[], height=0.7, width=[], brush="#1f77b4")
         self.param_plot.addItem(self.bars)
+        # The names axis only widens: clearing the names (Reset) does not re-lay out and repaint the panel twice.
+        self.param_plot.getAxis("left").setStyle(autoReduceTextSpace=False)
         self.contrib_plot = self.add_plot(1, 1, "Term t of dL/dW_hh", "timestep t", "‖term t‖", log_y=True)
         self.add_time_plot(self.contrib_plot, self._contrib_value)
         for col in (0, 1):
