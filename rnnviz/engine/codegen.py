@@ -43,6 +43,31 @@ def _input_lines(spec: RNNSpec) -> list[str]:
     return [f"inputs = torch.randn({shape})  # {layout}"]
 
 
+def _init_lines(spec: RNNSpec) -> list[str]:
+    """The weight initialisation the spec asks for, as torch.nn.init calls on the module."""
+    H = spec.hidden_size
+    body = []
+    if spec.init == "normal":
+        body += ["    if name.startswith('weight'):", f"        nn.init.normal_(p, 0.0, {spec.init_sigma})"]
+    elif spec.init == "orthogonal":
+        body += ["    if name.startswith('weight_hh'):",
+                 f"        for block in p.split({H}):  # one square block per gate",
+                 "            nn.init.orthogonal_(block)"]
+    elif spec.init == "identity":
+        body += ["    if name.startswith('weight_hh'):", f"        p.copy_(torch.eye({H}))",
+                 "    elif name.startswith('bias'):", "        p.zero_()"]
+    if spec.forget_bias is not None:
+        body += ["    if name.startswith('bias_ih'):", f"        p[{H}:{2 * H}] = {spec.forget_bias}  # forget gate (order i, f, g, o)",
+                 "    elif name.startswith('bias_hh'):", f"        p[{H}:{2 * H}] = 0.0"]
+    if spec.whh_scale is not None:
+        body += ["    if name.startswith('weight_hh'):",
+                 f"        for block in p.split({H}):  # scale each gate's W_hh to spectral radius {spec.whh_scale}",
+                 f"            block.mul_({spec.whh_scale} / torch.linalg.eigvals(block).abs().max())"]
+    if not body:
+        return []
+    return ["with torch.no_grad():", "    for name, p in rnn.named_parameters():"] + ["    " + line for line in body]
+
+
 def pytorch_code(spec: RNNSpec) -> str:
     """Tutorial-style code for `spec` (weights differ from rnnviz's seeded build unless seeded alike)."""
     lines = ["import torch", "import torch.nn as nn"]
@@ -51,6 +76,7 @@ def pytorch_code(spec: RNNSpec) -> str:
     if spec.input_source == "sine":
         lines.append("import math")
     lines += ["", f"torch.manual_seed({spec.seed})", _module_line(spec)]
+    lines += _init_lines(spec)
     if spec.dtype == "float64":
         lines.append("rnn = rnn.double()")
     if spec.output_size:

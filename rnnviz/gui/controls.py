@@ -16,10 +16,10 @@ CHOICES = {
 INTS = {"input_size": (1, 65536), "hidden_size": (1, 65536), "num_layers": (1, 16), "output_size": (0, 65536),
         "seq_len": (1, 100000), "batch_size": (1, 65536), "seed": (0, 2**31 - 1)}
 BOOLS = ("bias", "batch_first", "bidirectional")
-LABELS = {"whh_scale": "W_hh spectral radius", "init_sigma": "init σ", "output_size": "output_size (head)"}
+LABELS = {"whh_scale": "W_hh spectral radius", "forget_bias": "LSTM forget bias", "init_sigma": "init σ", "output_size": "output_size (head)"}
 ORDER = ("kind", "input_size", "hidden_size", "num_layers", "nonlinearity", "bias", "batch_first", "bidirectional",
          "dropout", "output_size", "seq_len", "batch_size", "dtype", "device", "seed", "init", "init_sigma",
-         "whh_scale", "input_source", "text", "loss")
+         "whh_scale", "forget_bias", "input_source", "text", "loss")
 CELL_ONLY_DEFAULTS = {"num_layers": 1, "bidirectional": False, "batch_first": False, "dropout": 0.0}
 
 
@@ -100,6 +100,16 @@ class SpecForm(QtWidgets.QWidget):
         self.set_spec(self._spec)
 
     # -- widgets ------------------------------------------------------------------------
+    def _number(self, low: float, high: float, step: float, decimals: int) -> QtWidgets.QDoubleSpinBox:
+        """A float field limited to [low, high] that rebuilds the spec when editing ends."""
+        w = QtWidgets.QDoubleSpinBox()
+        w.setDecimals(decimals)
+        w.setRange(low, high)
+        w.setSingleStep(step)
+        w.setKeyboardTracking(False)
+        w.valueChanged.connect(self._edited)
+        return w
+
     def _make(self, name: str) -> QtWidgets.QWidget:
         if name in CHOICES:
             w = QtWidgets.QComboBox()
@@ -125,27 +135,18 @@ class SpecForm(QtWidgets.QWidget):
             w = QtWidgets.QCheckBox()
             w.toggled.connect(self._edited)
         elif name == "dropout":
-            w = QtWidgets.QDoubleSpinBox()
-            w.setRange(0.0, 0.99)
-            w.setSingleStep(0.1)
-            w.setKeyboardTracking(False)
-            w.valueChanged.connect(self._edited)
+            w = self._number(0.0, 0.99, step=0.1, decimals=2)
         elif name == "init_sigma":
-            w = QtWidgets.QDoubleSpinBox()
-            w.setDecimals(4)
-            w.setRange(0.0001, 100.0)
-            w.setSingleStep(0.05)
-            w.setKeyboardTracking(False)
-            w.valueChanged.connect(self._edited)
+            w = self._number(0.0001, 100.0, step=0.05, decimals=4)
         elif name == "whh_scale":
-            w = QtWidgets.QDoubleSpinBox()
-            w.setDecimals(3)
-            w.setRange(0.0, 100.0)
-            w.setSingleStep(0.1)
+            w = self._number(0.0, 100.0, step=0.1, decimals=3)
             w.setSpecialValueText("off (torch init)")
             w.setToolTip("Rescale every W_hh to this spectral radius (largest |eigenvalue|); 0 = leave as initialised")
-            w.setKeyboardTracking(False)
-            w.valueChanged.connect(self._edited)
+        elif name == "forget_bias":
+            w = self._number(-10.0, 10.0, step=0.5, decimals=2)
+            w.setSpecialValueText("off (torch init)")
+            w.setToolTip("LSTM only: set the forget gate's slice of b_ih to this value (and b_hh's to 0); "
+                         "1-2 keeps gradients alive over long spans")
         else:  # text
             w = QtWidgets.QLineEdit()
             w.editingFinished.connect(self._edited)
@@ -171,6 +172,8 @@ class SpecForm(QtWidgets.QWidget):
             return w.text()
         if name == "whh_scale":
             return None if w.value() == 0 else float(w.value())
+        if name == "forget_bias":
+            return None if w.value() == w.minimum() else float(w.value())
         return w.value()
 
     def _write(self, name: str, value) -> None:
@@ -188,6 +191,8 @@ class SpecForm(QtWidgets.QWidget):
                 w.setText(str(value))
             elif name == "whh_scale":
                 w.setValue(0.0 if value is None else float(value))
+            elif name == "forget_bias":
+                w.setValue(w.minimum() if value is None else float(value))
             else:
                 w.setValue(value)
 
@@ -199,6 +204,8 @@ class SpecForm(QtWidgets.QWidget):
             values.update(CELL_ONLY_DEFAULTS)
         if kind not in ("rnn", "rnn_cell"):
             values["nonlinearity"] = "tanh"
+        if kind not in ("lstm", "lstm_cell"):
+            values["forget_bias"] = None
         return values
 
     def spec(self) -> RNNSpec:
@@ -237,6 +244,10 @@ class SpecForm(QtWidgets.QWidget):
         self.widgets["dropout"].setEnabled(not cell and values["num_layers"] > 1)
         self.widgets["text"].setEnabled(values["input_source"] == "text")
         self.widgets["init_sigma"].setEnabled(values["init"] == "normal")
+        lstm = values["kind"] in ("lstm", "lstm_cell")
+        self.widgets["forget_bias"].setEnabled(lstm)
+        if not lstm:
+            self._write("forget_bias", None)
         for w in self.widgets.values():
             w.setStyleSheet("")
         try:

@@ -102,3 +102,17 @@ def test_forget_bias_sets_the_forget_gate_slice():
         assert torch.equal(getattr(module, f"bias_hh_l{layer}")[3:6], torch.zeros(3))
     with pytest.raises(SpecError, match="forget_bias applies to lstm and lstm_cell only"):
         RNNSpec(kind="gru", forget_bias=1.0)
+
+
+@pytest.mark.parametrize("name", ["vanishing-tanh", "exploding-relu", "lstm-memory"])
+def test_generated_code_initialises_weights_like_the_build(name):
+    spec = get_preset(name)
+    namespace = {}
+    exec(pytorch_code(spec), namespace)
+    ours = build(spec).module
+    theirs = namespace["rnn"]
+    assert spectral_radius(theirs.weight_hh_l0[:spec.hidden_size]) == pytest.approx(
+        spectral_radius(ours.weight_hh_l0[:spec.hidden_size]), rel=1e-4)
+    if spec.forget_bias is not None:
+        H = spec.hidden_size
+        assert torch.equal(theirs.bias_ih_l0[H:2 * H], ours.bias_ih_l0[H:2 * H])

@@ -250,3 +250,20 @@ def test_save_and_open_spec_json(qtbot, window, tmp_path):
     path.write_text("{not json")
     files.open_spec(window, str(path))
     assert "not valid JSON" in window.messages.toPlainText()
+
+
+def test_every_spec_field_has_a_control_and_forget_bias_follows_the_kind(qtbot, window):
+    from dataclasses import fields
+
+    from rnnviz.engine.spec import RNNSpec
+
+    form = window.form
+    assert {f.name for f in fields(RNNSpec)} - set(form.widgets) == {"description"}
+    index = form.preset.findData("lstm-memory")
+    form.preset.setCurrentIndex(index)
+    form.preset.activated.emit(index)  # what a user's pick emits
+    assert form.widgets["forget_bias"].isEnabledTo(form) and form.spec().forget_bias == 2.0
+    form.widgets["forget_bias"].setValue(1.0)
+    assert form.spec().forget_bias == 1.0 and "p[32:64] = 1.0" in form.code.toPlainText()
+    form.widgets["kind"].setCurrentIndex(form.widgets["kind"].findData("gru"))
+    assert not form.widgets["forget_bias"].isEnabledTo(form) and form.spec().forget_bias is None
