@@ -16,7 +16,8 @@ CHOICES = {
 INTS = {"input_size": (1, 65536), "hidden_size": (1, 65536), "num_layers": (1, 16), "output_size": (0, 65536),
         "seq_len": (1, 100000), "batch_size": (1, 65536), "seed": (0, 2**31 - 1)}
 BOOLS = ("bias", "batch_first", "bidirectional")
-LABELS = {"whh_scale": "W_hh spectral radius", "forget_bias": "LSTM forget bias", "init_sigma": "init σ", "output_size": "output_size (head)"}
+LABELS = {"whh_scale": "W_hh spectral radius", "forget_bias": "LSTM forget bias",
+           "init_sigma": "init σ", "output_size": "output_size (head)"}
 ORDER = ("kind", "input_size", "hidden_size", "num_layers", "nonlinearity", "bias", "batch_first", "bidirectional",
          "dropout", "output_size", "seq_len", "batch_size", "dtype", "device", "seed", "init", "init_sigma",
          "whh_scale", "forget_bias", "input_source", "text", "loss")
