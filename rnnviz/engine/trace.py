@@ -137,6 +137,17 @@ def load_trace(path) -> Trace:
     path = Path(path)
     name = str(path)
     try:
+        with open(path, "rb") as handle:
+            magic = handle.read(4)
+    except FileNotFoundError:
+        raise TraceFileError(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise TraceFileError(f"{name}: is a directory, not a trace file") from None
+    except OSError as exc:
+        raise TraceFileError(f"{name}: cannot be read ({exc.strerror or exc})") from None
+    if magic != b"PK\x03\x04":  # every .npz is a zip archive
+        raise TraceFileError(f"{name}: not an rnnviz trace (.npz) file: not a zip archive")
+    try:
         data = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise TraceFileError(f"{name}: no such file") from None
