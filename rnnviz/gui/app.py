@@ -179,6 +179,7 @@ class MainWindow(QtWidgets.QMainWindow):
         t.speed_changed.connect(lambda v: setattr(s, "speed", v))
         s.speed = t.speed_value()
         s.frame_ready.connect(self.apply_frame)
+        s.wait_for_draw = True
         s.error.connect(self.show_error)
         s.built.connect(self._built)
         s.devices_found.connect(self.form.set_devices)
@@ -255,6 +256,7 @@ class MainWindow(QtWidgets.QMainWindow):
             while self._panel_queue:
                 self._update_next_panel()
             self._immediate = False
+            self.session.frame_drawn()
         elif fresh:
             QtCore.QTimer.singleShot(1, self._update_next_panel)
 
@@ -275,6 +277,8 @@ class MainWindow(QtWidgets.QMainWindow):
                 panel.update(self.frame, self.selection)
         if self._panel_queue and not self._immediate:
             QtCore.QTimer.singleShot(1, self._update_next_panel)
+        elif not self._panel_queue and not self._immediate:
+            QtCore.QTimer.singleShot(0, self.session.frame_drawn)  # after this panel's paint
 
     def _gradients_unchanged(self, frame: Frame) -> bool:
         """True when the gradient arrays are the very ones drawn last (a runner's, not a replay's
