@@ -19,8 +19,8 @@ from .build import Built, build, compute_loss
 from .cells import ModuleInfo, contribution_norm, gram, gru_step, input_projection, layer_weights, lstm_step, rnn_step, saturation
 from .inputs import initial_states, time_major_input
 from .operands import Operand
-from .record import layer_operands
 from .operands import equation as cell_equation
+from .record import layer_operands
 from .spec import RNNSpec
 from .trace import Trace
 

@@ -10,7 +10,6 @@ Shapes (L layers, D directions, T timesteps, B batch, H hidden):
 """
 from __future__ import annotations
 
-import io
 import json
 import zipfile
 from dataclasses import dataclass, field
@@ -207,9 +206,3 @@ def _trace_from_arrays(name: str, contents: dict) -> Trace:
         **fields,
     )
 
-
-def trace_bytes(trace: Trace) -> bytes:
-    """The .npz file contents in memory (for tests and copying)."""
-    buffer = io.BytesIO()
-    trace.save(buffer)
-    return buffer.getvalue()
