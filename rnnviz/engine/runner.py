@@ -100,10 +100,9 @@ class Runner:
         self.schedule = forward + backward_schedule(forward)
         self.num_forward = len(forward)
         self._weights = {(l, d): layer_weights(module, l, d, info.is_cell) for l in range(L) for d in range(D)}
+        self._operand_dicts = layer_operands(info, self.batch_size, self._head_features(), self._reference)
         self._operands = [[Operand(o["name"], tuple(o["shape"]), o["dtype"], o["device"]) for o in ops]
-                          for ops in layer_operands(info, self.batch_size, self._head_features(), self._reference)]
-        self._operand_dicts = [[dict(name=o.name, shape=list(o.shape), dtype=o.dtype, device=o.device) for o in ops]
-                               for ops in self._operands]
+                          for ops in self._operand_dicts]
         self.equation = cell_equation(info.kind, info.activation)
         self.reset()
 
@@ -281,6 +280,7 @@ class Runner:
         self.loss, self._head_output, self._head_grads = None, None, {}
         self._grad_h.clear()
         self._grad_c.clear()
+        self._block_sums.clear()
 
     # -- backward ------------------------------------------------------------------------
     def _accumulate(self, state: _BackwardState, store: dict, tag: str, key: tuple, value: torch.Tensor) -> None:
@@ -349,9 +349,8 @@ class Runner:
         result = {}
         for (l, d), w in self._weights.items():
             done = [key for key in self._backward if key[:2] == (l, d)]
-            blocks = self._block_sums.setdefault((l, d), [])
+            blocks = self._block_sums.setdefault((l, d), [])  # back() drops the blocks it reopens
             full = len(done) // _BLOCK
-            del blocks[full:]
             while len(blocks) < full:
                 start = len(blocks) * _BLOCK
                 blocks.append(self._weight_grad_sum(done[start:start + _BLOCK], w))

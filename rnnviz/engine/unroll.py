@@ -19,7 +19,6 @@ class LayerRun:
 
     hidden: list[torch.Tensor]                 # T tensors (B, H)
     grad_inputs: list[torch.Tensor]            # tensors whose gradients are read after backward
-    gh: list[torch.Tensor] = field(default_factory=list)       # GRU: H_{t-1} W_hh^T + b_hh per t
     gates: dict[str, list[torch.Tensor]] = field(default_factory=dict)
     output: torch.Tensor | None = None         # the stacked (T, B, H) hidden states
     h_n: torch.Tensor | None = None
@@ -44,4 +43,4 @@ def run_layer_unrolled(kind: str, x: torch.Tensor, h0: torch.Tensor, w: LayerWei
         hidden[t] = h
         for name, value in step_gates.items():
             gates.setdefault(name, [None] * T)[t] = value
-    return LayerRun(hidden=hidden, grad_inputs=[gi, *hidden, *gh_list], gh=gh_list, gates=gates, h_n=h)
+    return LayerRun(hidden=hidden, grad_inputs=[gi, *hidden, *gh_list], gates=gates, h_n=h)
