@@ -179,7 +179,10 @@ def compute_loss(loss: str, out: torch.Tensor, target: torch.Tensor | None = Non
 
     sum: out.sum(); last: out[-1].sum(); mse: mean squared error to `target`;
     char_ce: cross-entropy of `out` as logits against the (T, B) next-character indices.
+    A 0-d `out` (a head that returns the loss) is the loss itself.
     """
+    if out.dim() == 0:
+        return out
     if loss == "sum":
         return out.sum()
     if loss == "last":

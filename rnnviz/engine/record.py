@@ -17,15 +17,21 @@ from .trace import Trace
 from .unroll import run_layer_unrolled
 
 
-def record(model, inputs=None, h0=None, *, loss: str | None = None, head: nn.Module | None = None,
-           target: torch.Tensor | None = None) -> Trace:
+def record(model, *args, loss: str | None = None, head: nn.Module | None = None, target=None,
+           loss_fn=None, step=None, **kwargs):
     """Run `model` forward and backward and return every hidden state and its total dL/dh_t.
 
-    `model` is an RNNSpec, one of torch's nn.RNN/GRU/LSTM (any layers, bidirectional,
-    batch_first, bias) or their cells, or any module with the cell signature
-    ``forward(input, hidden) -> (output, hidden)``. Inputs are the module's own layout;
-    for cells and cell-signature modules, (seq, batch, feature). The loss is ``out.sum()``
-    unless `loss` names another ('last', 'mse', 'char_ce'). The module is left as it was.
+    - An RNNSpec, or one of torch's nn.RNN/GRU/LSTM (any layers, bidirectional, batch_first,
+      bias, proj_size, dropout in train mode, PackedSequence, unbatched) or their cells:
+      ``record(module, inputs, h0=None, loss=..., loss_fn=..., head=..., target=...)`` -> Trace.
+      Inputs are the module's own layout; for cells (seq, batch, feature). The loss is
+      ``loss_fn(y[, target])`` with y = head(out) or out in the module's own layout, else the
+      named `loss` ('sum' (default), 'last', 'mse', 'char_ce') on the time-major output.
+    - Any other module with recurrent parts inside: ``record(model, *args, loss_fn=..., target=None,
+      **kwargs)`` runs ``model(*args, **kwargs)`` once -> ModelRecording (a Trace per part).
+    - A module stepped one timestep per call, forward(input, hidden) -> (output, hidden), or any
+      step callable: ``record(model, inputs, h0, step=lambda x_t, h: model(c, x_t, h), loss_fn=...)``.
+    The module is left as it was: no parameter's .grad is touched.
     """
     if isinstance(model, RNNSpec):
         built = build(model)
@@ -33,9 +39,38 @@ def record(model, inputs=None, h0=None, *, loss: str | None = None, head: nn.Mod
                              target=built.target, spec=model)
     if not isinstance(model, nn.Module):
         raise TypeError(f"record() takes an RNNSpec or a torch module, got {type(model).__name__}")
+    from .model_record import needs_own_model_path, record_model, record_one
+    from .parts import is_recurrent, not_recurrent_message, recurrent_parts
+
+    if step is not None or not (is_recurrent(model) or recurrent_parts(model)):
+        from .custom import record_custom
+
+        if len(args) > 2 or kwargs:
+            raise TypeError("record(model, inputs, h0=None, step=...) takes inputs and h0 only for a stepped module")
+        inputs, h0 = (list(args) + [None, None])[:2]
+        if inputs is None:
+            raise ValueError("record(module, inputs): inputs are required for a module")
+        return record_custom(model, inputs, h0, loss=loss or "sum", target=target, loss_fn=loss_fn, head=head, step=step)
+    if not is_recurrent(model):
+        if loss_fn is None:
+            raise ValueError(not_recurrent_message(model, recurrent_parts(model), _call_text(args)))
+        if head is not None or loss is not None:
+            raise TypeError("record(model, ..., loss_fn=...) on a whole model takes no head= or loss=: "
+                            "put them in loss_fn")
+        return record_model(model, *args, loss_fn=loss_fn, target=target, **kwargs)
+    if kwargs or len(args) > 2:
+        raise TypeError(f"record({type(model).__name__}, inputs, h0=None, ...) takes at most inputs and h0")
+    inputs, h0 = (list(args) + [None, None])[:2]
     if inputs is None:
         raise ValueError("record(module, inputs): inputs are required for a module")
+    if needs_own_model_path(model, inputs, loss_fn):
+        return record_one(model, inputs, h0, loss=loss or "sum", loss_fn=loss_fn, head=head, target=target)
     return record_module(model, inputs, h0, loss=loss or "sum", head=head, target=target)
+
+
+def _call_text(args) -> str:
+    names = ["data", "hidden", "more"][:len(args)] or ["inputs"]
+    return ", ".join(["model", *names])
 
 
 def record_module(module, inputs, h0=None, *, loss="sum", head=None, target=None, spec=None) -> Trace:

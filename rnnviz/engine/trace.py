@@ -7,6 +7,8 @@ Shapes (L layers, D directions, T timesteps, B batch, H hidden):
   output    the module's own output layout; head_output (T, B, Q) time-major
   inputs    the module's input layout
   h_n, c_n  the module's final states
+  input_grad      dL/dX_t through this part, the layout of `inputs` (NaN where not computed)
+  packed_lengths  (B,) sequence lengths of a PackedSequence input (entries past them are NaN)
 """
 from __future__ import annotations
 
@@ -54,6 +56,12 @@ class Trace:
     spec: object | None = None                   # RNNSpec when known
     loss_name: str = "sum"
     device: str = "cpu"
+    input_grad: np.ndarray | None = None
+    packed_lengths: np.ndarray | None = None
+    module_path: str = ""                        # the part's path in the user's model ("encoder.lstm")
+    train_mode: bool = False                     # recorded in train mode (dropout applied)
+    config: dict = field(default_factory=dict)   # the part's own configuration (type, sizes, dropout...)
+    notes: list[str] = field(default_factory=list)  # where the numbers cannot equal the module's, why
 
     def __post_init__(self) -> None:
         if self.hidden_norm is None:
@@ -116,13 +124,15 @@ class Trace:
             "device": self.device, "records": self.records,
             "operands": self.operands, "equation": self.equation,
             "spec": self.spec.to_dict() if self.spec is not None else None,
+            "module_path": self.module_path, "train_mode": self.train_mode, "config": self.config,
+            "notes": self.notes,
             "torch_version": torch.__version__, "rnnviz_version": __version__,
         }
 
 
 _ARRAY_FIELDS = ("inputs", "output", "hidden", "hidden_grad", "h_n", "cell", "c_n", "head_output",
                  "hidden_norm", "grad_norm", "saturation", "whh_grad_contrib_norm", "wih_grad_contrib_norm",
-                 "step_ms")
+                 "step_ms", "input_grad", "packed_lengths")
 _REQUIRED = ("inputs", "output", "hidden", "hidden_grad")
 
 
@@ -201,6 +211,8 @@ def _trace_from_arrays(name: str, contents: dict) -> Trace:
         loss=float(meta.get("loss", float("nan"))), loss_name=meta.get("loss_name", "sum"),
         device=meta.get("device", "cpu"), records=list(meta.get("records") or []), spec=spec,
         operands=list(meta.get("operands") or []), equation=str(meta.get("equation", "")),
+        module_path=str(meta.get("module_path", "")), train_mode=bool(meta.get("train_mode", False)),
+        config=dict(meta.get("config") or {}), notes=[str(n) for n in meta.get("notes") or []],
         param_grads={k.split("/", 1)[1]: v for k, v in contents.items() if k.startswith("param_grad/")},
         gates={k.split("/", 1)[1]: v for k, v in contents.items() if k.startswith("gate/")},
         **fields,
