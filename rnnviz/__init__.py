@@ -5,10 +5,13 @@ Importing rnnviz imports neither Qt nor torch: the public names load on first us
 from __future__ import annotations
 
 __version__ = "0.1.0"
-__all__ = ["record", "load_trace", "RNNSpec", "Runner", "Trace", "show", "__version__"]
+__all__ = ["record", "watch", "ModelRecording", "load_recording", "load_trace", "RNNSpec", "Runner", "Trace", "show", "__version__"]
 
 _LAZY = {
     "record": ("rnnviz.engine.record", "record"),
+    "watch": ("rnnviz.engine.watch", "watch"),
+    "ModelRecording": ("rnnviz.engine.model_record", "ModelRecording"),
+    "load_recording": ("rnnviz.engine.recording_file", "load_recording"),
     "load_trace": ("rnnviz.engine.trace", "load_trace"),
     "Trace": ("rnnviz.engine.trace", "Trace"),
     "RNNSpec": ("rnnviz.engine.spec", "RNNSpec"),

@@ -141,8 +141,12 @@ def cell_trace(name: str, steps, backward_seen: bool) -> Trace:
         param_names = [n for n, p in leaves.items() if p.requires_grad]
         outputs, grad_outputs = [h_again], [torch.nan_to_num(h_grad)]
         if kind == "lstm":
+            # the hook's dL/dc_t is total, and so already holds the path through this step's own
+            # h_t = o_t tanh(c_t); feed back only what came from outside (the next call), once
+            tanh_c = torch.tanh(c_again.detach())
+            through_h = torch.nan_to_num(h_grad) * gates["O"].detach() * (1 - tanh_c * tanh_c)
             outputs.append(c_again)
-            grad_outputs.append(torch.nan_to_num(c_grad))
+            grad_outputs.append(torch.nan_to_num(c_grad) - through_h)
         found = torch.autograd.grad(outputs, [x_leaf] + [leaves[n] for n in param_names], grad_outputs,
                                     allow_unused=True)
     input_grad = found[0] if graded else torch.full_like(x, float("nan"))
