@@ -26,7 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     trace = sub.add_parser("trace", help="run a preset headless and print its tensors per timestep")
     trace.add_argument("--preset", default="seed-rnn")
     trace.add_argument("--spec", help="a spec JSON file instead of a preset")
-    trace.add_argument("-o", "--output", help="write the trace to this .npz file")
+    trace.add_argument("--module", metavar="SCRIPT.py:FACTORY",
+                       help="record your own model: FACTORY() in SCRIPT.py returns (model, inputs, loss_fn)")
+    trace.add_argument("-o", "--output", help="write the trace (with --module: every recurrent part) to this .npz file")
 
     sub.add_parser("presets", help="list the presets, one line each")
 
@@ -83,7 +85,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dispatch(args) -> int:
-    if args.command == "trace":
+    if args.command == "trace" and getattr(args, "module", None):
+        from rnnviz.commands.trace_module import run
+    elif args.command == "trace":
         from rnnviz.commands.trace import run
     elif args.command == "presets":
         from rnnviz.commands.presets import run
