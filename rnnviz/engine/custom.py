@@ -38,7 +38,9 @@ def record_custom(module, inputs, h0=None, *, loss: str = "sum", target=None, lo
         step = module
         if not isinstance(inputs, torch.Tensor) or inputs.dim() != 3:
             shape = tuple(inputs.shape) if isinstance(inputs, torch.Tensor) else type(inputs).__name__
-            raise ValueError(f"Expected input of size (seq, batch, feature) for a cell-signature module, got {shape}")
+            raise ValueError(f"Expected input of size (seq, batch, feature) for a cell-signature module, got {shape}: "
+                             f"{name} contains no nn.RNN/GRU/LSTM or cell, so rnnviz steps it one timestep per call "
+                             f"as forward(input, hidden) -> (output, hidden)")
     elif not callable(step):
         raise TypeError(f"step must be callable (x_t, hidden) -> (output, hidden), got {type(step).__name__}")
     if not isinstance(inputs, torch.Tensor) or inputs.dim() == 0:
@@ -56,7 +58,14 @@ def record_custom(module, inputs, h0=None, *, loss: str = "sum", target=None, lo
         x = inputs.detach().requires_grad_(True) if differentiable else inputs
         outputs, states = [], []
         for t in range(T):
-            result = step(x[t], hidden)
+            try:
+                result = step(x[t], hidden)
+            except TypeError as exc:
+                if t > 0 or step is not module:
+                    raise
+                raise TypeError(f"{name} contains no nn.RNN/GRU/LSTM or RNNCell/GRUCell/LSTMCell, so rnnviz steps it "
+                                f"as forward(input, hidden) -> (output, hidden), which failed ({exc}); for another "
+                                f"signature pass step=lambda x_t, h: ... to rnnviz.record") from None
             if not (isinstance(result, (tuple, list)) and len(result) == 2):
                 raise ValueError(f"{name}.forward(input, hidden) must return (output, hidden); use step= for another signature")
             out_t, hidden = result

@@ -63,7 +63,7 @@ def record(model, *args, loss: str | None = None, head: nn.Module | None = None,
     inputs, h0 = (list(args) + [None, None])[:2]
     if inputs is None:
         raise ValueError("record(module, inputs): inputs are required for a module")
-    if needs_own_model_path(model, inputs, loss_fn):
+    if head is not None or needs_own_model_path(model, inputs, loss_fn):
         return record_one(model, inputs, h0, loss=loss or "sum", loss_fn=loss_fn, head=head, target=target)
     return record_module(model, inputs, h0, loss=loss or "sum", head=head, target=target)
 

@@ -124,7 +124,7 @@ def test_cell_signature_modules_are_recorded():
 
 @pytest.mark.parametrize("inputs, hidden, message", [
     (torch.randn(5, 3, 6), None, "Expected input of size (seq, batch, 4), got (5, 3, 6)"),
-    (torch.randn(5, 4), None, "Expected input of size (seq, batch, 4), got (5, 4)"),
+    (torch.randn(5), None, "Expected input of size (seq, batch, 4), got (5,)"),  # (T, I) is unbatched: recorded
     (torch.randn(5, 3, 4), torch.zeros(1, 3, 2), "Expected hidden size (3, 3, 2), got (1, 3, 2)"),
     (torch.randn(5, 3, 4, dtype=torch.float64), None, "input dtype torch.float64 does not match"),
 ])
