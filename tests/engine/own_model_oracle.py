@@ -9,11 +9,21 @@ from __future__ import annotations
 import copy
 
 import numpy as np
+import pytest
 import torch
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence, pad_sequence
 
 TOL = 1e-9
+
+
+@pytest.fixture(autouse=True)
+def float64():
+    """Every tensor of these tests in float64, restored afterwards for the rest of the suite."""
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(before)
 
 
 def close(actual, expected, what, tol=TOL):

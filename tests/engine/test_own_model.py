@@ -5,15 +5,13 @@ import copy
 
 import pytest
 import torch
-from own_model_oracle import (check_cell_part, check_sequence_part, close, flat_output, own_run,
-                              reference_run)
+from own_model_oracle import (check_cell_part, check_sequence_part, close, flat_output, float64,  # noqa: F401
+                              own_run, reference_run)
 from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 import rnnviz
-
-torch.set_default_dtype(torch.float64)
 
 
 class WordLM(nn.Module):
