@@ -64,6 +64,79 @@ def bench_interactive_step(repeats: int, hidden: int = 512) -> dict:
             "backward_step_ms": statistics.median(backward_ms)}
 
 
+WATCH_SIZES = [(35, 20, 1000, 200, 2), (100, 32, 100, 256, 2)]
+WATCH_QUICK_SIZES = [(20, 8, 50, 32, 2)]
+WATCH_TARGETS = {"rnn": 1.2, "gru": 1.2, "lstm": 1.6}
+
+
+def bench_watched_step(kind: str, size, repeats: int) -> dict:
+    """A training step (forward, cross-entropy, backward, SGD step) plain vs inside rnnviz.watch.
+
+    Embedding(V, H) -> nn.RNN/GRU/LSTM(H, H, L) -> Linear(H, V) on (T, B) token ids; median of
+    alternating pairs, so both see the same machine load. The watched time is the step only;
+    reading w.traces (numpy copies of every h_t and dL/dh_t) is timed apart.
+    """
+    import torch
+
+    import rnnviz
+
+    T, B, V, H, L = size
+    torch.manual_seed(0)
+    recurrent = {"rnn": torch.nn.RNN, "gru": torch.nn.GRU, "lstm": torch.nn.LSTM}[kind]
+    embed, rnn, decoder = torch.nn.Embedding(V, H), recurrent(H, H, L), torch.nn.Linear(H, V)
+    model = torch.nn.ModuleDict({"embed": embed, "rnn": rnn, "decoder": decoder})
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    data, target = torch.randint(0, V, (T, B)), torch.randint(0, V, (T, B))
+
+    def step():
+        optimizer.zero_grad(set_to_none=True)
+        out, _ = rnn(embed(data))
+        loss = torch.nn.functional.cross_entropy(decoder(out).reshape(-1, V), target.reshape(-1))
+        loss.backward()
+        optimizer.step()
+
+    watchers = []
+
+    def watched():
+        with rnnviz.watch(model) as w:
+            step()
+        watchers.append(w)
+
+    step(), watched()  # warm-up
+    plain_ms, watched_ms, read_ms = [], [], []
+    for _ in range(repeats):
+        plain_ms.append(_timed(step))
+        watched_ms.append(_timed(watched))
+        read_ms.append(_timed(lambda: watchers[-1].traces))
+        watchers.clear()
+    ratios = [b / a for a, b in zip(plain_ms, watched_ms)]
+    return {"kind": kind, "T": T, "B": B, "V": V, "H": H, "L": L, "plain_ms": statistics.median(plain_ms),
+            "watched_ms": statistics.median(watched_ms), "traces_ms": statistics.median(read_ms),
+            "ratio": statistics.median(ratios), "target": WATCH_TARGETS[kind]}
+
+
+def print_watched_steps(quick: bool, repeats: int, as_json: bool) -> list:
+    rows = []
+    if not as_json:
+        print()
+        print("watched training step: Embedding -> RNN/GRU/LSTM -> Linear, cross-entropy, SGD; plain step vs the same "
+              "step inside rnnviz.watch (median of alternating pairs)")
+        header = (f"{'kind':<5} {'(T, B, V, H, L)':<24} {'plain ms':>9} {'watched ms':>11} {'ratio':>7} {'target':>7}"
+                  f" {'w.traces ms':>12}")
+        print(header)
+        print("-" * len(header), flush=True)
+    for size in WATCH_QUICK_SIZES if quick else WATCH_SIZES:
+        for kind in ("rnn", "gru", "lstm"):
+            row = bench_watched_step(kind, size, repeats)
+            rows.append(row)
+            if not as_json:
+                shape = f"({row['T']}, {row['B']}, {row['V']}, {row['H']}, {row['L']})"
+                flag = "" if row["ratio"] <= row["target"] else "  over"
+                print(f"{kind:<5} {shape:<24} {row['plain_ms']:>9.1f} {row['watched_ms']:>11.1f} {row['ratio']:>6.2f}x "
+                      f"{row['target']:>6.2f}x {row['traces_ms']:>12.1f}{flag}", flush=True)
+    return rows
+
+
 def run(args) -> int:
     import torch
 
@@ -87,9 +160,10 @@ def run(args) -> int:
                 print(f"{row['kind']:<5} {shape:<22} {row['module_ms']:>10.1f} {row['record_ms']:>10.1f} "
                       f"{row['ratio']:>6.2f}x {row['target']:>6.2f}x{flag}", flush=True)
     step = bench_interactive_step(max(repeats // 2, 1), hidden=64 if args.quick else 512)
+    watched = print_watched_steps(args.quick, repeats, args.json)
     if args.json:
         print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "rows": rows,
-                          "interactive_step": step}, indent=2))
+                          "interactive_step": step, "watched_step": watched}, indent=2))
         return 0
     print(f"interactive Runner.step at H={step['H']}, B=8: forward cell {step['forward_step_ms']:.3f} ms, "
           f"backward cell {step['backward_step_ms']:.3f} ms (median)")

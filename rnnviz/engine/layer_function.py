@@ -44,6 +44,7 @@ class CallConfig:
     param_names: list[str]      # order of the parameters passed to the Function
     valid: torch.Tensor | None = None        # (T, B) bool for packed input: row b advances at t
     packed_rows: int = 0                     # N = sum(batch_sizes): dropout draws on the packed layout
+    with_graph: bool = True                  # False under the caller's torch.no_grad(): forward only
 
 
 @dataclass
@@ -133,7 +134,7 @@ class _Graph:
 
 def build_graph(cfg: CallConfig, x, h0, c0, params: list, masks, result: CallResult) -> _Graph:
     """Run the whole call with autograd on detached leaves; fill result's forward fields."""
-    with torch.enable_grad():
+    with torch.set_grad_enabled(cfg.with_graph):
         x_leaf = x.detach().requires_grad_(True)
         h0_leaf = h0.detach().requires_grad_(True)
         c0_leaf = c0.detach().requires_grad_(True) if c0 is not None else None

@@ -20,7 +20,7 @@ from torch import nn
 from torch.nn.utils.rnn import PackedSequence
 
 from .layer_function import CallConfig, CallResult, RecurrentCall
-from .parts import CELL_TYPES, SEQUENCE_TYPES, recurrent_parts
+from .parts import SEQUENCE_TYPES, recurrent_parts
 
 
 @dataclass
@@ -90,11 +90,11 @@ class Watch:
         previous = module.__dict__.get("forward")
 
         def forward(input, hx=None):
-            call = run_module(module, input, hx)
+            call, returned = run_module(module, input, hx)
             count = sum(1 for n, _ in self.calls if n == name or n.startswith(name + "#"))
             self.calls.append((name if count == 0 else f"{name}#{count + 1}", call))
             call.result.on_backward = self._saw_backward
-            return call_output(call)
+            return returned
 
         module.forward = forward
 
@@ -171,8 +171,11 @@ def _check_hidden(module, name, state, expected) -> None:
                            f"of {type(module).__name__}")
 
 
-def run_module(module: nn.Module, input, hx=None) -> ModuleCall:
-    """Run one call of nn.RNN/GRU/LSTM through the engine, taking exactly what torch's forward takes."""
+def run_module(module: nn.Module, input, hx=None) -> tuple[ModuleCall, tuple]:
+    """Run one call of nn.RNN/GRU/LSTM through the engine, taking exactly what torch's forward takes.
+
+    Returns (the call's record, what the module's forward returns: (output, h_n) or (output, (h_n, c_n))).
+    """
     is_lstm = isinstance(module, nn.LSTM)
     kind = "lstm" if is_lstm else "gru" if isinstance(module, nn.GRU) else "rnn"
     L, D, H = module.num_layers, 2 if module.bidirectional else 1, module.hidden_size
@@ -217,7 +220,8 @@ def run_module(module: nn.Module, input, hx=None) -> ModuleCall:
                      "differs from the fused module's for the same seed (each is a valid dropout sample)")
         warnings.warn(f"rnnviz: {notes[-1]}", stacklevel=3)
     cfg = CallConfig(kind, getattr(module, "nonlinearity", "tanh"), L, D, H, getattr(module, "proj_size", 0),
-                     float(module.dropout), training, names, valid, int(valid.sum()) if packed else 0)
+                     float(module.dropout), training, names, valid, int(valid.sum()) if packed else 0,
+                     with_graph=torch.is_grad_enabled())
     result = CallResult()
     outs = RecurrentCall.apply(cfg, result, x, h0, c0 if is_lstm else None, *params)
     out_tm, h_n = outs[0], outs[1]
@@ -235,18 +239,10 @@ def run_module(module: nn.Module, input, hx=None) -> ModuleCall:
             h_n = h_n.squeeze(1)
             c_n = c_n.squeeze(1) if c_n is not None else None
         shown_in, shown_out = input.detach(), out.detach()
-    call = ModuleCall(module, cfg, result, x.detach(), shown_in, shown_out, h_n, c_n, module.batch_first,
-                      unbatched, lengths, unsorted_idx, notes)
-    call.returned = (out, (h_n, c_n) if is_lstm else h_n)
-    return call
-
-
-def call_output(call: ModuleCall):
-    out, state = call.returned
-    del call.returned   # the call keeps detached copies only; the user owns the graph
-    call.h_n = call.h_n.detach()
-    call.c_n = call.c_n.detach() if call.c_n is not None else None
-    return out, state
+    # the call keeps detached copies only: the graph belongs to the user's outputs
+    call = ModuleCall(module, cfg, result, x.detach(), shown_in, shown_out, h_n.detach(),
+                      None if c_n is None else c_n.detach(), module.batch_first, unbatched, lengths, unsorted_idx, notes)
+    return call, (out, (h_n, c_n) if is_lstm else h_n)
 
 
 def _initial_state(module, hx, is_lstm, unbatched, h_shape, c_shape, x):
@@ -280,4 +276,4 @@ def _padded(tm: torch.Tensor, valid, unsorted_idx, batch_first: bool) -> torch.T
     return shown.transpose(0, 1) if batch_first else shown
 
 
-__all__ = ["Watch", "watch", "ModuleCall", "CellSteps", "run_module", "CELL_TYPES"]
+__all__ = ["Watch", "watch", "ModuleCall", "CellSteps", "run_module"]
