@@ -7,7 +7,8 @@ import rnnviz
 assert 'torch' not in sys.modules, 'import rnnviz must not import torch'
 from rnnviz.engine import build, runner, record, trace, presets, spec, codegen, custom
 import rnnviz.cli
-from rnnviz.commands import trace as trace_cmd, presets as presets_cmd, bench_engine
+from rnnviz.commands import trace as trace_cmd, presets as presets_cmd, bench_engine, trace_module
+from rnnviz.engine import watch, parts, layer_function, part_trace, model_record, recording_file
 rnnviz.record(presets.get_preset('seed-rnn'))
 qt = sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'PyQt5', 'PyQt6', 'pyqtgraph', 'qtpy', 'superqt', 'shiboken6'))
 assert not qt, qt
