@@ -41,7 +41,7 @@ def record_factory(target: str) -> dict:
     """Run the factory and record its model: {part name: Trace}."""
     import torch
 
-    import rnnviz
+    from rnnviz.engine.model_record import record_parts
 
     made = load_factory(target)()
     if not (isinstance(made, (tuple, list)) and len(made) == 3):
@@ -51,10 +51,7 @@ def record_factory(target: str) -> dict:
     if not isinstance(model, torch.nn.Module):
         raise ValueError(f"--module {target!r}: the factory's model must be a torch nn.Module, got {type(model).__name__}")
     args = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
-    result = rnnviz.record(model, *args, loss_fn=loss_fn)
-    if isinstance(result, rnnviz.ModelRecording):
-        return result.traces
-    return {result.module_path or type(model).__name__: result}
+    return record_parts(model, *args, loss_fn=loss_fn)
 
 
 def run(args) -> int:

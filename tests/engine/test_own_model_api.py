@@ -253,3 +253,13 @@ def test_recording_file_round_trip_and_cli(tmp_path, capsys):
     junk.write_text("not a zip")
     with pytest.raises(TraceFileError, match="junk.npz"):
         rnnviz.load_recording(junk)
+
+
+def test_record_parts_names_a_single_module_by_its_class():
+    from rnnviz.engine.model_record import record_parts
+
+    torch.manual_seed(0)
+    parts = record_parts(nn.GRU(3, 4).train(), torch.randn(5, 2, 3), loss_fn=lambda out: out.sum())
+    assert list(parts) == ["GRU"] and parts["GRU"].module_path == "GRU" and parts["GRU"].train_mode
+    assert parts["GRU"].config == {"type": "GRU", "input_size": 3, "hidden_size": 4, "bias": True, "num_layers": 1,
+                                   "bidirectional": False, "batch_first": False, "dropout": 0.0, "proj_size": 0}
