@@ -148,8 +148,12 @@ def build_graph(cfg: CallConfig, x, h0, c0, params: list, masks, result: CallRes
                 w, w_hr = layer_weights_of(named, layer, d)
                 index = layer * D + d
                 c_start = c0_leaf[index] if c0_leaf is not None else None
+                run = None
                 if cfg.kind != "lstm" and cfg.valid is None:
                     run = run_layer_unrolled(cfg.kind, layer_input, h0_leaf[index], w, cfg.nonlinearity, bool(d))
+                    if cfg.with_graph and not run.hidden[0].requires_grad:
+                        run = None   # a kernel that keeps no graph cannot hand back dL/dH_t: step it here
+                if run is not None:
                     hidden, cells, gates, h_last, c_last = run.hidden, None, run.gates, run.h_n, None
                 else:
                     hidden, cells, gates, h_last, c_last = _masked_loop(

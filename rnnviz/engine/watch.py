@@ -69,6 +69,8 @@ class Watch:
         self.cells: dict[str, CellSteps] = {}
         self.backward_seen = False
         self._undo: list = []
+        self._changes = 0                 # bumped by every call and every gradient seen
+        self._cached: tuple | None = None  # (changes, traces)
 
     def __enter__(self) -> "Watch":
         for path, module in self.parts:
@@ -94,6 +96,7 @@ class Watch:
             count = sum(1 for n, _ in self.calls if n == name or n.startswith(name + "#"))
             self.calls.append((name if count == 0 else f"{name}#{count + 1}", call))
             call.result.on_backward = self._saw_backward
+            self._changes += 1
             return returned
 
         module.forward = forward
@@ -107,6 +110,7 @@ class Watch:
 
     def _saw_backward(self) -> None:
         self.backward_seen = True
+        self._changes += 1
 
     # -- cells ----------------------------------------------------------------------------
     def _hook_cell(self, name: str, module: nn.Module) -> None:
@@ -130,6 +134,7 @@ class Watch:
         else:
             h_prev, c_prev = hx if is_lstm else (hx, None)
         t = len(steps.h)
+        self._changes += 1
         steps.unbatched = unbatched
         steps.x.append(batch(x))
         steps.h_prev.append(batch(h_prev))
@@ -143,20 +148,26 @@ class Watch:
 
     def _grad_catcher(self, store: dict, t: int, unbatched: bool):
         def catch(grad):
-            self.backward_seen = True
+            self._saw_backward()
             store[t] = (grad.unsqueeze(0) if unbatched else grad).detach()
         return catch
 
     # -- results --------------------------------------------------------------------------
     @property
     def traces(self) -> dict:
-        """{part name: Trace}, module paths in call order; a second call of a module is 'path#2'."""
+        """{part name: Trace}, module paths in call order; a second call of a module is 'path#2'.
+
+        Built on first read and again only after a new call or gradient: read it after backward.
+        """
         from .part_trace import cell_trace, module_trace
 
-        traces = {name: module_trace(name, call, self.model.training) for name, call in self.calls}
+        if self._cached is not None and self._cached[0] == self._changes:
+            return dict(self._cached[1])
+        traces = {name: module_trace(name, call, call.cfg.training) for name, call in self.calls}
         for name, steps in self.cells.items():
             traces[name] = cell_trace(name, steps, self.backward_seen)
-        return traces
+        self._cached = (self._changes, traces)
+        return dict(traces)
 
 
 def watch(model: nn.Module) -> Watch:
@@ -215,7 +226,7 @@ def run_module(module: nn.Module, input, hx=None) -> tuple[ModuleCall, tuple]:
         c0 = c0.index_select(1, sorted_idx) if c0 is not None else None
     notes = []
     training = module.training
-    if training and module.dropout > 0 and reference.is_cuda:
+    if training and module.dropout > 0 and L > 1 and reference.is_cuda:
         notes.append("train-mode dropout drawn on the GPU: cuDNN draws its own masks, so this output "
                      "differs from the fused module's for the same seed (each is a valid dropout sample)")
         warnings.warn(f"rnnviz: {notes[-1]}", stacklevel=3)
