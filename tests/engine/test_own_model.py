@@ -272,6 +272,9 @@ def test_train_mode_dropout_equals_the_module(kind, packed):
     torch.manual_seed(7)
     again = rnnviz.record(module, arg, loss_fn=lambda out: (out.data if packed else out).sum())
     close(again.hidden_grad, torch.from_numpy(trace.hidden_grad), "same seed, same gradients")
+    if not packed:   # the plain call of the issue: record(m, x).output == m(x)[0] in train mode
+        torch.manual_seed(7)
+        close(rnnviz.record(module, x).output, torch.from_numpy(theirs_np), "record(m, x) in train mode")
 
 
 def test_train_mode_gradients_equal_the_module():
