@@ -288,3 +288,52 @@ def test_train_mode_gradients_equal_the_module():
     assert recording.loss == pytest.approx(float(own_loss), abs=1e-12)
     for name, grad in own_grads.items():
         close(recording.param_grads[name], grad, name)
+
+
+class TwoChunks(nn.Module):
+    """One LSTM called twice, the state carried across without detaching, from a learned h0."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(3, 4, 2)
+        self.h0 = nn.Parameter(torch.randn(2, 2, 4) * 0.3)
+
+    def forward(self, first, second, c0):
+        out1, state = self.lstm(first, (self.h0, c0))
+        out2, _ = self.lstm(second, state)
+        return torch.cat([out1, out2])
+
+
+@pytest.mark.parametrize("learned_c0", [False, True])
+def test_state_carried_across_calls_and_a_learned_h0(learned_c0):
+    """dL/dh0 from the hand-written LSTM backward, and dL/d(h_n, c_n) flowing into the first call."""
+    torch.manual_seed(0)
+    model = TwoChunks()
+    c0 = torch.randn(2, 2, 4).requires_grad_(learned_c0)
+    args = (torch.randn(3, 2, 3), torch.randn(4, 2, 3), c0)
+    loss_fn = lambda out: (out ** 2).sum()  # noqa: E731
+    _, own_loss, own_grads = own_run(model, args, loss_fn)
+    recording = rnnviz.record(model, *args, loss_fn=loss_fn)
+    assert list(recording.traces) == ["lstm", "lstm#2"]
+    assert recording.loss == pytest.approx(float(own_loss), abs=1e-12)
+    for name, grad in own_grads.items():
+        close(recording.param_grads[name], grad, name)
+    first = recording.traces["lstm"]
+    assert not (first.hidden_grad[:, :, -1] == 0).all(), "the second call's gradient reached the first call's h_n"
+
+
+def test_learned_h0_through_the_hand_written_lstm_backward():
+    class LearnedStart(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(3, 4, 2, bidirectional=True)
+            self.h0 = nn.Parameter(torch.randn(4, 2, 4) * 0.3)
+
+        def forward(self, x):
+            return self.lstm(x, (self.h0, torch.zeros(4, 2, 4)))[0]
+
+    torch.manual_seed(0)
+    model, x = LearnedStart(), torch.randn(5, 2, 3)
+    _, _, own_grads = own_run(model, (x,), lambda out: out.sum())
+    recording = rnnviz.record(model, x, loss_fn=lambda out: out.sum())
+    close(recording.param_grads["h0"], own_grads["h0"], "dL/dh0")
