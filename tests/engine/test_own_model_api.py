@@ -263,3 +263,12 @@ def test_record_parts_names_a_single_module_by_its_class():
     assert list(parts) == ["GRU"] and parts["GRU"].module_path == "GRU" and parts["GRU"].train_mode
     assert parts["GRU"].config == {"type": "GRU", "input_size": 3, "hidden_size": 4, "bias": True, "num_layers": 1,
                                    "bidirectional": False, "batch_first": False, "dropout": 0.0, "proj_size": 0}
+
+
+def test_loss_fn_with_a_target():
+    torch.manual_seed(0)
+    model, data, target = RNNModel(), torch.randint(0, 5, (4, 2)), torch.randint(0, 5, (4, 2))
+    loss_fn = lambda out, y: F.cross_entropy(out[0].reshape(-1, 5), y.reshape(-1))  # noqa: E731
+    recording = rnnviz.record(model, data, None, loss_fn=loss_fn, target=target)
+    assert recording.loss == pytest.approx(float(loss_fn(model(data, None), target).detach()), abs=1e-12)
+    assert recording.traces["rnn"].loss == recording.loss
