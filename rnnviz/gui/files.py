@@ -19,7 +19,7 @@ def open_trace(window, path: str | None = None) -> None:
 
         window.show_error(user_message(exc))
         return
-    window.open_trace(trace)
+    window.open_trace(trace, path)
     window.log(f"opened {path} (read-only)")
 
 
