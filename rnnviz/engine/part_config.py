@@ -43,31 +43,38 @@ def part_config(trace, module=None, path: str | None = None) -> list[tuple[str, 
     path = path if path is not None else getattr(trace, "module_path", None)
     kind = KIND_NAMES.get(trace.kind, trace.kind) + (" cell" if trace.is_cell and trace.kind != "custom" else "")
     input_size, bias, batch_first = _input_size(trace), _bias_of(trace), trace.batch_first
-    dropout = getattr(trace, "dropout", None)
-    training = getattr(trace, "training", None)
-    proj_size = 0
-    nonlinearity = trace.nonlinearity
-    if spec is not None:
+    dropout, training, proj_size, nonlinearity, hidden_size = None, None, 0, trace.nonlinearity, H
+    type_name = type(module).__name__ if module is not None else None
+    saved = getattr(trace, "config", None) or {}   # the part's own configuration, kept in the trace file
+    if saved:
+        type_name = saved.get("type", type_name)
+        input_size, bias = saved.get("input_size", input_size), saved.get("bias", bias)
+        hidden_size = saved.get("hidden_size", hidden_size)
+        batch_first, dropout = saved.get("batch_first", batch_first), saved.get("dropout", dropout)
+        proj_size, nonlinearity = saved.get("proj_size", 0) or 0, saved.get("nonlinearity", nonlinearity)
+        training = bool(getattr(trace, "train_mode", False))
+    elif spec is not None:
         input_size, bias, batch_first, dropout = spec.input_size, spec.bias, spec.batch_first, spec.dropout
         training = False  # the window builds presets in eval mode
     if module is not None:
         input_size = getattr(module, "input_size", input_size)
+        hidden_size = getattr(module, "hidden_size", hidden_size)
         bias = getattr(module, "bias", bias)
         batch_first = getattr(module, "batch_first", batch_first)
         dropout = getattr(module, "dropout", dropout)
-        training = getattr(module, "training", training)
+        training = getattr(trace, "train_mode", None) if saved else getattr(module, "training", training)
         proj_size = getattr(module, "proj_size", 0) or 0
         nonlinearity = getattr(module, "nonlinearity", nonlinearity)
     rows = [("part", path or "—")]
-    if module is not None:
-        rows.append(("module", type(module).__name__))
+    if type_name:
+        rows.append(("module", type_name))
     rows += [
         ("kind", kind),
         ("input_size", "—" if input_size is None else str(input_size)),
-        ("hidden_size", str(H)),
+        ("hidden_size", str(hidden_size)),
     ]
     if proj_size:
-        rows.append(("proj_size", str(proj_size)))
+        rows.append(("proj_size", f"{proj_size} (h_t has {proj_size} features)"))
     rows += [
         ("num_layers", str(L)),
         ("directions", "2 (bidirectional)" if D == 2 else "1"),
@@ -87,6 +94,9 @@ def part_config(trace, module=None, path: str | None = None) -> list[tuple[str, 
     loss = getattr(trace, "loss", float("nan"))
     loss_name = getattr(trace, "loss_name", "")
     rows.append(("loss", (f"{loss:.6g}" if loss == loss else "—") + (f" ({loss_name})" if loss_name else "")))
+    notes = getattr(trace, "notes", None) or []
+    if notes:
+        rows.append(("note", "; ".join(str(n) for n in notes)))
     if spec is not None:
         rows.append(("built from", f"spec: seed {spec.seed}, init {spec.init}, input {spec.input_source}"))
     return rows
@@ -95,7 +105,8 @@ def part_config(trace, module=None, path: str | None = None) -> list[tuple[str, 
 def part_summary(trace, module=None) -> str:
     """'LSTM 2 layers, H=16' for the part picker."""
     L, D, _T, _B, H = trace.hidden.shape
-    name = type(module).__name__ if module is not None else KIND_NAMES.get(trace.kind, trace.kind)
+    saved = (getattr(trace, "config", None) or {}).get("type")
+    name = type(module).__name__ if module is not None else saved or KIND_NAMES.get(trace.kind, trace.kind)
     layers = f" {L} layers" if L > 1 else ""
     both = " bidirectional" if D == 2 else ""
     return f"{name}{layers}{both}, H={H}"

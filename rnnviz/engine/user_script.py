@@ -72,7 +72,7 @@ def load_factory(spec_string: str) -> tuple[nn.Module, tuple, object]:
         hint = f"; it defines {', '.join(found)}" if found else ""
         raise FactoryError(f"{path} has no function {name!r}{hint}; give SCRIPT.py:FACTORY")
     if not callable(factory):
-        raise FactoryError(f"{path}: {name} is a {type(factory).__name__}, not a function; give SCRIPT.py:FACTORY")
+        raise FactoryError(f"{path}: {name} is not a function (it is {type(factory).__name__}); give SCRIPT.py:FACTORY")
     try:
         made = factory()
     except Exception as exc:

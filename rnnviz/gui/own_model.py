@@ -6,6 +6,7 @@ never imports torch.
 """
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass, field
 
@@ -52,9 +53,10 @@ def record_parts(model, args: tuple, kwargs: dict, loss_fn) -> dict:
 
 
 def _part_module(model, path: str, only_part: bool):
-    """The part's module inside `model` (the model itself when it is the only part and has no such path)."""
+    """The part's module inside `model` (the model itself when it is the only part and has no such path).
+    A part called twice in one forward is keyed 'rnn#2': the same module."""
     try:
-        return model.get_submodule(path)
+        return model.get_submodule(re.sub(r"#\d+$", "", path))
     except AttributeError:
         return model if only_part else None
 
