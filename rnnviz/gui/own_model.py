@@ -93,13 +93,22 @@ def carried_position(position: int, num_forward: int, total: int, new_forward: i
     return new_forward + round(done * (new_total - new_forward))
 
 
+def initial_state(trace):
+    """h0, or (h0, c0) for an LSTM, as the trace keeps them ((L*D, B, H) arrays), for the tensor table's
+    H_{t-1} and C_{t-1} at the first step; None when the trace does not keep them."""
+    h0, c0 = getattr(trace, "h0", None), getattr(trace, "c0", None)
+    if h0 is None:
+        return None
+    return h0 if c0 is None else (h0, c0)
+
+
 def part_runner(opened: OpenedModel, path: str | None = None, position_from: tuple | None = None) -> ReplayRunner:
     """A runner over one part's trace (the first part by default), tagged with the recording and the
     part; at the point of the pass `position_from` = (position, num_forward, total) of the part shown
     before, or at 0."""
     path = opened.paths[0] if path is None else path
     trace = opened.traces[path]
-    runner = ReplayRunner(trace, h0=getattr(trace, "h0", None), module=opened.modules.get(path))
+    runner = ReplayRunner(trace, h0=initial_state(trace), module=opened.modules.get(path))
     runner.own_model, runner.part_path = opened, path
     if position_from is not None:
         runner.seek(carried_position(*position_from, runner.num_forward, len(runner.schedule)))

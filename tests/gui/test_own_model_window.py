@@ -307,3 +307,22 @@ def test_show_on_the_example_records_the_whole_model_through_the_engine(qtbot):
     assert window.session.runner.trace.loss == pytest.approx(expected, rel=1e-5)
     pick_part(qtbot, window, "decoder")
     assert window.network.config.values()["mode"] == "eval (dropout 0.1 off)"
+
+
+def test_the_first_steps_previous_state_is_the_traces_own_initial_state(qtbot):
+    from rnnviz.gui.own_model import open_parts
+
+    torch.manual_seed(3)
+    lstm = nn.LSTM(2, 3).double()
+    h0 = (torch.randn(1, 4, 3, dtype=torch.float64), torch.randn(1, 4, 3, dtype=torch.float64))
+    trace = rnnviz.record(lstm, torch.randn(5, 4, 2, dtype=torch.float64), h0)
+    trace.h0, trace.c0 = h0[0].numpy(), h0[1].numpy()  # the initial states a recording keeps with the part
+    window = open_window(qtbot, "seed-rnn")
+    open_parts(window, "Tagger", {"tagger.lstm": trace}, {"tagger.lstm": lstm})
+    wait_idle(qtbot, window)
+    assert window.network.config.values()["part"] == "tagger.lstm"
+    click(qtbot, window, "step")
+    rows = {row["name"]: row for row in window.frame.rows}
+    assert rows["H_{t-1}"]["norm"] == pytest.approx(float(h0[0].norm()), rel=1e-12)
+    assert rows["C_{t-1}"]["norm"] == pytest.approx(float(h0[1].norm()), rel=1e-12)
+    assert rows["W_hh"]["norm"] == pytest.approx(float(lstm.weight_hh_l0.detach().norm()), rel=1e-12)
