@@ -39,20 +39,21 @@ def window_for(target=None, *args, loss_fn=None, **kwargs):
         return MainWindow(get_preset(target or DEFAULT_PRESET))
     if isinstance(target, RNNSpec):
         return MainWindow(target)
-    source = ""
     if isinstance(target, (str, os.PathLike)):
-        from rnnviz.engine.trace import load_trace
+        from .own_model import load_parts
 
-        source, target = str(target), load_trace(target)
-    return trace_window(target, source)
+        return file_window(load_parts(target), str(target))
+    return file_window({"trace": target}, "")
 
 
-def trace_window(trace, source: str = ""):
-    """A MainWindow browsing `trace` read-only, its own configuration in the Network dock."""
+def file_window(parts: dict, source: str = ""):
+    """A MainWindow browsing recorded parts ({name: Trace}) read-only, each one's own configuration in
+    the Network dock and a picker when there are several."""
     from .app import MainWindow
+    from .own_model import open_file_parts
 
-    window = MainWindow(trace.spec, build=False)
-    window.open_trace(trace, source)
+    window = MainWindow(next(iter(parts.values())).spec, build=False)
+    open_file_parts(window, parts, source)
     return window
 
 
@@ -111,9 +112,9 @@ def run(args) -> int:
         return 2
     try:
         if getattr(args, "file", None):
-            from rnnviz.engine.trace import load_trace
+            from .own_model import load_parts
 
-            trace = load_trace(args.file)
+            parts = load_parts(args.file)
         elif target is not None:
             from rnnviz.engine.presets import get_preset
 
@@ -125,5 +126,5 @@ def run(args) -> int:
         from .qt import app
 
         app()
-        return _exec(trace_window(trace, args.file))
+        return _exec(file_window(parts, args.file))
     return show(target)

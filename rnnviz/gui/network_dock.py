@@ -99,6 +99,7 @@ class NetworkDock(QtWidgets.QStackedWidget):
         self.addWidget(self.config)
         self._main = None            # the MainWindow, known from the first build
         self.opened = None           # the OpenedModel shown, if the user's model is
+        self.file_recording = None   # the OpenedModel of a recording file with several parts, when one is open
         self.trace_source = ""       # the name of a trace file about to be shown
         self.config.edit_requested.connect(self.show_form)
         self.config.part_chosen.connect(self._part_chosen)
@@ -111,10 +112,11 @@ class NetworkDock(QtWidgets.QStackedWidget):
         self.setCurrentWidget(self.form)
 
     def _part_chosen(self, path: str) -> None:
-        if self._main is not None and self.opened is not None and path:
-            from .own_model import choose_part
+        if self._main is None or self.opened is None or not path:
+            return
+        from .own_model import choose_file_part, choose_part
 
-            choose_part(self._main, self.opened, path)
+        (choose_file_part if self.opened.source else choose_part)(self._main, self.opened, path)
 
     def session_built(self, window) -> bool:
         """After the session took a new runner: show the configuration that fits it. True when the
@@ -126,7 +128,13 @@ class NetworkDock(QtWidgets.QStackedWidget):
         if opened is not None:
             self._show_part(window, opened, runner.part_path)
             return True
-        self.opened = None
+        recording = self.file_recording
+        if session.read_only and recording is not None:
+            path = next((p for p, t in recording.traces.items() if t is runner.trace), None)
+            if path is not None:
+                self._show_part(window, recording, path)
+                return True
+        self.opened = self.file_recording = None
         if session.read_only and runner is not None:
             self._show_trace(window, runner.trace)
             return True
@@ -138,10 +146,13 @@ class NetworkDock(QtWidgets.QStackedWidget):
         first = self.opened is not opened
         self.opened = opened
         parts = [(p, opened.summaries.get(p, "")) for p in opened.paths]
-        self.config.show_config(f"Your model: {opened.name}", opened.configs.get(path, []), parts, path)
+        title = f"Recording file: {opened.source}" if opened.source else f"Your model: {opened.name}"
+        self.config.show_config(title, opened.configs.get(path, []), parts, path)
         self.setCurrentWidget(self.config)
-        window.setWindowTitle(f"rnnviz — {opened.name}: {path}  (your model)")
-        if first:
+        window.setWindowTitle(f"rnnviz — {opened.name}: {path}  " + ("(read-only recording)" if opened.source else "(your model)"))
+        if first and opened.source:
+            window.log(f"{opened.source}: {len(parts)} recurrent parts: " + ", ".join(f"{p} ({s})" for p, s in parts))
+        elif first:
             names = ", ".join(f"{p} ({s})" for p, s in parts)
             loss = getattr(opened.traces[path], "loss", float("nan"))
             window.log(f"recorded {opened.name}: {len(parts)} recurrent part{'s' if len(parts) > 1 else ''}: {names}"
@@ -152,8 +163,8 @@ class NetworkDock(QtWidgets.QStackedWidget):
     def _show_trace(self, window, trace) -> None:
         from rnnviz.engine.part_config import part_config
 
-        source = self.trace_source or "a saved trace"
-        self.config.show_config(f"Trace file: {source}", part_config(trace))
+        source = self.trace_source
+        self.config.show_config(f"Trace file: {source}" if source else "Recorded trace", part_config(trace))
         self.setCurrentWidget(self.config)
-        window.setWindowTitle(f"rnnviz — {Path(source).name}  (read-only trace)")
-        window.log(f"showing {source}, read-only: {trace.kind} trace, configuration from the file")
+        window.setWindowTitle(f"rnnviz — {Path(source).name if source else trace.kind}  (read-only trace)")
+        window.log(f"showing {source or 'the trace'}, read-only: its own configuration in the Network dock")

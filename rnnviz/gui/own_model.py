@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .replay import ReplayRunner
 
@@ -23,6 +24,7 @@ class OpenedModel:
     modules: dict
     configs: dict = field(default_factory=dict)
     summaries: dict = field(default_factory=dict)
+    source: str = ""        # the file it was read from; "" for the live model
 
     @property
     def paths(self) -> list[str]:
@@ -61,11 +63,11 @@ def _part_module(model, path: str, only_part: bool):
         return model if only_part else None
 
 
-def describe(name: str, traces: dict, modules: dict) -> OpenedModel:
-    """Configuration rows and picker summaries of every part (worker thread: reads module attributes)."""
+def describe(name: str, traces: dict, modules: dict, source: str = "") -> OpenedModel:
+    """Configuration rows and picker summaries of every part (reads module attributes: worker thread)."""
     from rnnviz.engine.part_config import part_config, part_summary
 
-    opened = OpenedModel(name, traces, modules)
+    opened = OpenedModel(name, traces, modules, source=source)
     for path, trace in traces.items():
         opened.configs[path] = part_config(trace, modules.get(path), path)
         opened.summaries[path] = part_summary(trace, modules.get(path))
@@ -136,3 +138,33 @@ def choose_part(window, opened: OpenedModel, path: str) -> None:
     if runner is not None:
         where = (runner.position, runner.num_forward, len(runner.schedule))
     window.session.open_runner(lambda: part_runner(opened, path, where), None)
+
+
+def load_parts(path) -> dict:
+    """{part: Trace} of a recording file (several parts) or of a single-trace file."""
+    try:
+        from rnnviz.engine.recording_file import load_recording
+    except ImportError:  # an engine without multi-part recording files: one trace per file
+        from rnnviz.engine.trace import load_trace
+
+        trace = load_trace(path)
+        return {getattr(trace, "module_path", "") or Path(path).stem: trace}
+    return load_recording(path)
+
+
+def open_file_parts(window, parts: dict, source: str) -> None:
+    """Browse the parts read from `source`, read-only; a picker when there are several."""
+    first = next(iter(parts.values()))
+    window.network.file_recording = describe(Path(source).name, dict(parts), {}, source) if len(parts) > 1 else None
+    window.open_trace(first, source)
+
+
+def choose_file_part(window, opened: OpenedModel, path: str) -> None:
+    """Another part of a recording file, at the same point of the pass."""
+    runner = window.session.runner
+    trace = opened.traces[path]
+    window.session.open_trace(trace)
+    if runner is not None:
+        new = ReplayRunner(trace)
+        window.session.seek(carried_position(runner.position, runner.num_forward, len(runner.schedule),
+                                             new.num_forward, len(new.schedule)))

@@ -326,3 +326,46 @@ def test_the_first_steps_previous_state_is_the_traces_own_initial_state(qtbot):
     assert rows["H_{t-1}"]["norm"] == pytest.approx(float(h0[0].norm()), rel=1e-12)
     assert rows["C_{t-1}"]["norm"] == pytest.approx(float(h0[1].norm()), rel=1e-12)
     assert rows["W_hh"]["norm"] == pytest.approx(float(lstm.weight_hh_l0.detach().norm()), rel=1e-12)
+
+
+def test_a_file_of_several_parts_gets_the_picker_read_only(qtbot, tmp_path, monkeypatch, make_window):
+    model, args, _ = load_factory(EXAMPLE)
+    parts = parts_recorded_one_by_one(model, *args)
+    path = str(tmp_path / "run.npz")
+    monkeypatch.setattr(own_model, "load_parts", lambda p: parts if p == path else pytest.fail(p))
+
+    window = open_window(qtbot, path)  # `rnnviz run.npz` on a recording of the model's two parts
+    config = window.network.config
+    assert window.session.read_only and window.network.read_only
+    assert config.title.text() == f"Recording file: {path}"
+    assert [config.picker.itemData(i) for i in range(config.picker.count())] == ["encoder", "decoder"]
+    assert config.values()["directions"] == "2 (bidirectional)"
+    click(qtbot, window, "run_end")
+    pick_part(qtbot, window, "decoder")
+    assert window.session.read_only and window.session.runner.trace is parts["decoder"]
+    assert window.frame.position == window.frame.num_forward
+    assert config.values()["num_layers"] == "2" and "read-only recording" in window.windowTitle()
+    window.layer_box.setValue(1)
+    np.testing.assert_allclose(window.activations.heatmap.data, parts["decoder"].hidden[1, 0, :, 0].T, rtol=0, atol=0)
+
+    from rnnviz.gui import files
+
+    built = make_window("seed-rnn")
+    files.open_trace(built, path)  # File > Open trace
+    wait_idle(qtbot, built)
+    assert built.network.config.picker.count() == 2 and built.session.runner.trace is parts["encoder"]
+
+
+@pytest.mark.skipif(not hasattr(rnnviz, "load_recording"), reason="multi-part recording files come with the own-model engine")
+def test_rnnviz_trace_module_file_opens_with_every_part(qtbot, tmp_path):
+    from rnnviz.cli import main
+
+    path = tmp_path / "run.npz"
+    assert main(["trace", "--module", EXAMPLE, "-o", str(path)]) == 0
+    window = open_window(qtbot, str(path))
+    picker = window.network.config.picker
+    assert [picker.itemData(i) for i in range(picker.count())] == ["encoder", "decoder"]
+    shown = window.network.config.values()
+    assert (shown["part"], shown["module"], shown["mode"]) == ("encoder", "GRU", "train")
+    pick_part(qtbot, window, "decoder")
+    assert window.network.config.values()["mode"] == "train (dropout 0.1 applied between layers)"
