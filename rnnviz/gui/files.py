@@ -19,8 +19,7 @@ def open_trace(window, path: str | None = None) -> None:
 
         window.show_error(user_message(exc))
         return
-    open_file_parts(window, parts, path)
-    window.log(f"opened {path} (read-only)")
+    open_file_parts(window, parts, path)  # the window logs what it shows once it is open
 
 
 def save_trace(window, path: str | None = None) -> None:

@@ -6,8 +6,9 @@ from pathlib import Path
 
 from .qt import QtCore, QtWidgets
 
-READ_ONLY_NOTE = ("Read-only: the recorded part's own configuration. Change it in your code and record again, "
-                  "or open the editable form to build a preset.")
+MODEL_NOTE = ("Read-only: the recorded part's own configuration. Change it in your code and record again, "
+              "or open the editable form to build a preset.")
+FILE_NOTE = "Read-only: the configuration the file was recorded with. Open the editable form to build a preset."
 
 
 class PartConfigView(QtWidgets.QWidget):
@@ -35,7 +36,7 @@ class PartConfigView(QtWidgets.QWidget):
         self.rows.setLabelAlignment(QtCore.Qt.AlignmentFlag.AlignRight)
         rows_box = QtWidgets.QGroupBox("Configuration (read-only)")
         rows_box.setLayout(self.rows)
-        self.note = QtWidgets.QLabel(READ_ONLY_NOTE)
+        self.note = QtWidgets.QLabel(MODEL_NOTE)
         self.note.setWordWrap(True)
         self.note.setStyleSheet("color:#555")
         self.edit_button = QtWidgets.QPushButton("Open the editable form")
@@ -60,9 +61,10 @@ class PartConfigView(QtWidgets.QWidget):
         outer.addWidget(self.edit_button)
 
     def show_config(self, title: str, rows: list[tuple[str, str]], parts: list[tuple[str, str]] = (),
-                    current: str | None = None) -> None:
+                    current: str | None = None, note: str = MODEL_NOTE) -> None:
         """`rows` as label/value pairs; `parts` as (path, summary), the picker shown when there are several."""
         self.title.setText(title)
+        self.note.setText(note)
         with QtCore.QSignalBlocker(self.picker):
             self.picker.clear()
             for path, summary in parts:
@@ -74,6 +76,8 @@ class PartConfigView(QtWidgets.QWidget):
         while self.rows.rowCount():
             self.rows.removeRow(0)
         for label, value in rows:
+            if label == "part" and value == "—":
+                continue  # a trace of a network built here: no module path
             text = QtWidgets.QLabel(value)
             text.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
             text.setWordWrap(True)
@@ -147,24 +151,24 @@ class NetworkDock(QtWidgets.QStackedWidget):
         self.opened = opened
         parts = [(p, opened.summaries.get(p, "")) for p in opened.paths]
         title = f"Recording file: {opened.source}" if opened.source else f"Your model: {opened.name}"
-        self.config.show_config(title, opened.configs.get(path, []), parts, path)
+        self.config.show_config(title, opened.configs.get(path, []), parts, path,
+                                FILE_NOTE if opened.source else MODEL_NOTE)
         self.setCurrentWidget(self.config)
         window.setWindowTitle(f"rnnviz — {opened.name}: {path}  " + ("(read-only recording)" if opened.source else "(your model)"))
-        if first and opened.source:
-            window.log(f"{opened.source}: {len(parts)} recurrent parts: " + ", ".join(f"{p} ({s})" for p, s in parts))
-        elif first:
-            names = ", ".join(f"{p} ({s})" for p, s in parts)
-            loss = getattr(opened.traces[path], "loss", float("nan"))
-            window.log(f"recorded {opened.name}: {len(parts)} recurrent part{'s' if len(parts) > 1 else ''}: {names}"
-                       + (f"; loss {loss:.6g}" if loss == loss else ""))
-        else:
+        if not first:
             window.log(f"showing part {path}")
+            return
+        names = f"{len(parts)} recurrent part{'s' if len(parts) > 1 else ''}: " + ", ".join(f"{p} ({s})" for p, s in parts)
+        loss = getattr(opened.traces[path], "loss", float("nan"))
+        window.log((f"opened {opened.source}, read-only: " if opened.source else f"recorded {opened.name}: ")
+                   + names + (f"; loss {loss:.6g}" if loss == loss else ""))
 
     def _show_trace(self, window, trace) -> None:
         from rnnviz.engine.part_config import part_config
 
         source = self.trace_source
-        self.config.show_config(f"Trace file: {source}" if source else "Recorded trace", part_config(trace))
+        self.config.show_config(f"Trace file: {source}" if source else "Recorded trace", part_config(trace),
+                                note=FILE_NOTE)
         self.setCurrentWidget(self.config)
         window.setWindowTitle(f"rnnviz — {Path(source).name if source else trace.kind}  (read-only trace)")
-        window.log(f"showing {source or 'the trace'}, read-only: its own configuration in the Network dock")
+        window.log(f"opened {source or 'the trace'}, read-only: its own configuration is in the Network dock")
