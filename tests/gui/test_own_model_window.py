@@ -369,3 +369,14 @@ def test_rnnviz_trace_module_file_opens_with_every_part(qtbot, tmp_path):
     assert (shown["part"], shown["module"], shown["mode"]) == ("encoder", "GRU", "train")
     pick_part(qtbot, window, "decoder")
     assert window.network.config.values()["mode"] == "train (dropout 0.1 applied between layers)"
+
+
+def test_show_with_inputs_the_model_cannot_take_says_so_in_one_line(qtbot):
+    gru = nn.GRU(3, 4)
+    window = open_window(qtbot, gru, torch.zeros(5, 2, 7))  # 7 features for a GRU that takes 3
+    errors = [line for line in window.messages.toPlainText().splitlines() if line.startswith("ERROR: ")]
+    assert len(errors) == 1 and "7" in errors[0] and "3" in errors[0]
+    assert window.session.runner is None and not window.network.read_only  # nothing half-shown
+    window.open_model(gru, torch.zeros(5, 2, 3))  # the corrected call works in the same window
+    wait_idle(qtbot, window)
+    assert window.network.config.values()["input_size"] == "3" and window.session.runner.trace.hidden.shape[2] == 5
