@@ -78,7 +78,7 @@ def seq2seq(monkeypatch):
     return model, args, loss_fn, parts, seen
 
 
-def test_show_on_a_bare_lstm_steps_forward_and_back_through_the_modules_numbers(qtbot):
+def test_show_on_a_bare_lstm_steps_forward_and_back_through_the_modules_numbers(qtbot, monkeypatch):
     torch.manual_seed(1)
     lstm = nn.LSTM(3, 5, num_layers=2, dropout=0.25).double().eval()
     x = torch.randn(4, 2, 3, dtype=torch.float64)
@@ -90,11 +90,8 @@ def test_show_on_a_bare_lstm_steps_forward_and_back_through_the_modules_numbers(
         threads.append(threading.current_thread())
         return real(*a)
 
-    own_model.record_parts, saved = watched, real
-    try:
-        window = open_window(qtbot, lstm, x, h0)
-    finally:
-        own_model.record_parts = saved
+    monkeypatch.setattr(own_model, "record_parts", watched)
+    window = open_window(qtbot, lstm, x, h0)
     assert threads and threads[0] is not threading.main_thread()  # recorded in the worker job
     assert window.network.read_only
     shown = window.network.config.values()
