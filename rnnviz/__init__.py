@@ -30,8 +30,10 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'rnnviz' has no attribute {name!r}")
 
 
-def show(target=None) -> int:
-    """Open the debugger window on a preset name, an RNNSpec or a Trace (blocks until it closes)."""
+def show(model=None, *args, loss_fn=None, **kwargs) -> int:
+    """Open the debugger window (blocks until it closes) on a preset name, an RNNSpec, a Trace, or your
+    own torch module: ``rnnviz.show(model, *inputs, loss_fn=lambda out: ...)`` records
+    ``model(*inputs)`` and the loss once, then steps forward and backward through each recurrent part."""
     from rnnviz.gui.launch import show as _show
 
-    return _show(target)
+    return _show(model, *args, loss_fn=loss_fn, **kwargs)

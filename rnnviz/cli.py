@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-SUBCOMMANDS = ("trace", "presets", "train", "bench", "screenshot", "gui")
+SUBCOMMANDS = ("open", "trace", "presets", "train", "bench", "screenshot", "gui")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -22,6 +22,10 @@ def build_parser() -> argparse.ArgumentParser:
     gui = sub.add_parser("gui", help="open the debugger window (the default)")
     gui.add_argument("file", nargs="?", help="a saved trace (.npz) to browse, read-only")
     gui.add_argument("--preset", help="preset to open (default: seed-rnn)")
+
+    own = sub.add_parser("open", help="open the window on your own model: SCRIPT.py:FACTORY, where FACTORY() "
+                                      "returns (model, inputs, loss_fn); runs your script, as python would")
+    own.add_argument("target", metavar="SCRIPT.py:FACTORY")
 
     trace = sub.add_parser("trace", help="run a preset headless and print its tensors per timestep")
     trace.add_argument("--preset", default="seed-rnn")
@@ -99,6 +103,8 @@ def _dispatch(args) -> int:
         from rnnviz.gui.bench import run
     elif args.command == "screenshot":
         from rnnviz.gui.screenshot import run
+    elif args.command == "open":
+        from rnnviz.gui.launch import run_open as run
     else:
         from rnnviz.gui.launch import run
     return int(run(args) or 0)

@@ -6,6 +6,7 @@ from rnnviz.engine.presets import DEFAULT_PRESET, get_preset
 from .controls import SpecForm
 from .export import ask_export
 from .frame import Frame, Selection
+from .network_dock import NetworkDock
 from .panels.activations import ActivationsPanel
 from .panels.gradients import GradientsPanel
 from .panels.shapes import ShapesPanel
@@ -30,6 +31,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._immediate = False
 
         self.form = SpecForm(spec or get_preset(DEFAULT_PRESET))
+        self.network = NetworkDock(self.form)  # the form, or a recorded part's configuration, read-only
         self.transport = Transport()
         self.shapes = ShapesPanel()
         self.activations = ActivationsPanel()
@@ -46,7 +48,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._make_selection_bar()
 
         self.docks: dict[str, QtWidgets.QDockWidget] = {}
-        for name, widget in (("Network", self.form), ("Shapes", self.shapes), ("Hidden activations", self.activations),
+        for name, widget in (("Network", self.network), ("Shapes", self.shapes), ("Hidden activations", self.activations),
                              ("Gradients", self.gradients), ("Messages", self.messages)):
             self._add_dock(name, widget)
         self._default_layout()
@@ -203,16 +205,27 @@ class MainWindow(QtWidgets.QMainWindow):
         self.transport.set_playing(False)
 
     def _built(self, spec) -> None:
+        if self.network.session_built(self):  # the user's model or a trace file: its own title and configuration
+            self.transport.set_read_only(self.session.read_only)
+            return
         if spec is not None:
             self.setWindowTitle(f"rnnviz — {self.form.preset.currentData() or spec.kind}"
                                 + ("  (read-only trace)" if self.session.read_only else ""))
         self.transport.set_read_only(self.session.read_only)
         self.log(f"built {spec.kind if spec else 'trace'}" + (f": {spec.description}" if spec and spec.description else ""))
 
-    def open_trace(self, trace) -> None:
+    def open_trace(self, trace, source: str = "") -> None:
         if trace.spec is not None:
             self.form.set_spec(trace.spec)
+        self.network.trace_source = source
         self.session.open_trace(trace)
+
+    def open_model(self, model, *args, loss_fn=None, **kwargs) -> None:
+        """Record the user's own `model(*args, **kwargs)` and its `loss_fn` off the GUI thread, then step
+        through its recurrent parts (see own_model.py)."""
+        from .own_model import open_model
+
+        open_model(self, model, args, kwargs, loss_fn)
 
     def _selection_changed(self, *_args) -> None:
         self.selection = Selection(self.layer_box.value(), self.direction_box.currentData() or 0, self.batch_box.value())

@@ -10,17 +10,16 @@ def open_trace(window, path: str | None = None) -> None:
     path = path or QtWidgets.QFileDialog.getOpenFileName(window, "Open trace", "", "rnnviz trace (*.npz)")[0]
     if not path:
         return
-    try:
-        from rnnviz.engine.trace import load_trace
+    from .own_model import load_parts, open_file_parts
 
-        trace = load_trace(path)
+    try:
+        parts = load_parts(path)  # one trace, or every recurrent part of a recorded model
     except Exception as exc:  # noqa: BLE001
         from rnnviz.errors import user_message
 
         window.show_error(user_message(exc))
         return
-    window.open_trace(trace)
-    window.log(f"opened {path} (read-only)")
+    open_file_parts(window, parts, path)  # the window logs what it shows once it is open
 
 
 def save_trace(window, path: str | None = None) -> None:

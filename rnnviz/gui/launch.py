@@ -17,8 +17,19 @@ def display_missing() -> bool:
     return os.environ.get("QT_QPA_PLATFORM", "") != "offscreen"
 
 
-def _window_for(target):
-    """A MainWindow on a preset name, an RNNSpec, a Trace or a trace file path."""
+def window_for(target=None, *args, loss_fn=None, **kwargs):
+    """A MainWindow on a preset name, an RNNSpec, a Trace, a trace file path, or the user's own
+    nn.Module (recorded as `model(*args, **kwargs)` with `loss_fn(output)`, off the GUI thread)."""
+    from .own_model import is_torch_module
+
+    if is_torch_module(target):
+        from .app import MainWindow
+
+        window = MainWindow(build=False)
+        window.open_model(target, *args, loss_fn=loss_fn, **kwargs)
+        return window
+    if args or kwargs or loss_fn is not None:
+        raise TypeError(f"show(): inputs and loss_fn go with a torch module, not with a {type(target).__name__}")
     from rnnviz.engine.presets import DEFAULT_PRESET, get_preset
     from rnnviz.engine.spec import RNNSpec
 
@@ -29,21 +40,39 @@ def _window_for(target):
     if isinstance(target, RNNSpec):
         return MainWindow(target)
     if isinstance(target, (str, os.PathLike)):
-        from rnnviz.engine.trace import load_trace
+        from .own_model import load_parts
 
-        target = load_trace(target)
-    return MainWindow(trace=target)
+        return file_window(load_parts(target), str(target))
+    return file_window({"trace": target}, "")
 
 
-def show(target=None) -> int:
-    """Open the window on `target` and block until it closes; the exit code."""
+def file_window(parts: dict, source: str = ""):
+    """A MainWindow browsing recorded parts ({name: Trace}) read-only, each one's own configuration in
+    the Network dock and a picker when there are several."""
+    from .app import MainWindow
+    from .own_model import open_file_parts
+
+    window = MainWindow(next(iter(parts.values())).spec, build=False)
+    open_file_parts(window, parts, source)
+    return window
+
+
+def show(target=None, *args, loss_fn=None, **kwargs) -> int:
+    """Open the window on `target` and block until it closes; the exit code. With a torch module,
+    `args`, `kwargs` and `loss_fn` are its inputs and loss (see window_for)."""
     if display_missing():
         print(NO_DISPLAY, file=sys.stderr)
         return 2
+    from .qt import app
+
+    app()
+    return _exec(window_for(target, *args, loss_fn=loss_fn, **kwargs))
+
+
+def _exec(window) -> int:
     from .qt import QtCore, app
 
     qapp = app()
-    window = _window_for(target)
     if window.size().width() < 800:
         window.resize(1600, 1000)
     window.show()
@@ -52,6 +81,23 @@ def show(target=None) -> int:
         QtCore.QTimer.singleShot(int(quit_after), window.close)
     code = qapp.exec()
     return int(code or 0)
+
+
+def run_open(args) -> int:
+    """`rnnviz open SCRIPT.py:FACTORY`: the window on the model FACTORY() returns, with its inputs and loss."""
+    from rnnviz.errors import user_message
+
+    if display_missing():
+        print(NO_DISPLAY, file=sys.stderr)
+        return 2
+    try:
+        from rnnviz.engine.user_script import load_factory
+
+        model, inputs, loss_fn = load_factory(args.target)
+    except Exception as exc:  # noqa: BLE001 - one line for the user
+        print(f"rnnviz open: {user_message(exc)}", file=sys.stderr)
+        return 2
+    return show(model, *inputs, loss_fn=loss_fn)
 
 
 def run(args) -> int:
@@ -66,9 +112,9 @@ def run(args) -> int:
         return 2
     try:
         if getattr(args, "file", None):
-            from rnnviz.engine.trace import load_trace
+            from .own_model import load_parts
 
-            target = load_trace(args.file)
+            parts = load_parts(args.file)
         elif target is not None:
             from rnnviz.engine.presets import get_preset
 
@@ -76,4 +122,9 @@ def run(args) -> int:
     except Exception as exc:  # noqa: BLE001
         print(f"rnnviz: {user_message(exc)}", file=sys.stderr)
         return 2
+    if getattr(args, "file", None):
+        from .qt import app
+
+        app()
+        return _exec(file_window(parts, args.file))
     return show(target)

@@ -27,6 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     for name, preset, at, caption in SHOTS:
         render(preset, folder / name, (1600, 1000), at)
         print(f"wrote {folder / name}: {caption}")
+    from .own_model_shot import render_own_model  # issue 7: the window on a user's own model
+
+    print(f"wrote {render_own_model(folder / 'own-model.png')}: examples/seq2seq_factory.py, its decoder part")
     try:  # issue #4's views (training, presentation, spectral, compare), when present
         from .view_screenshots import save_all
     except ImportError:
