@@ -84,7 +84,7 @@ def check_factory_result(made, where: str) -> tuple[nn.Module, tuple, object]:
     """(model, inputs, loss_fn) as the factory's contract says, or FactoryError saying what came back."""
     shape = "must return (model, inputs, loss_fn)"
     if not isinstance(made, (tuple, list)):
-        raise FactoryError(f"{where} {shape}, got a {type(made).__name__}")
+        raise FactoryError(f"{where} {shape}, got {type(made).__name__}")
     if len(made) != 3:
         raise FactoryError(f"{where} {shape}, got a {type(made).__name__} of {len(made)}")
     model, inputs, loss_fn = made

@@ -38,20 +38,10 @@ def is_torch_module(obj) -> bool:
 
 
 def record_parts(model, args: tuple, kwargs: dict, loss_fn) -> dict:
-    """The one seam with the engine's whole-model recording (worker thread): {module path: Trace}.
+    """The engine's whole-model recording as {module path: Trace} (worker thread)."""
+    from rnnviz.engine.model_record import record_parts as engine_record_parts
 
-    `rnnviz.record(model, *args, loss_fn=..., **kwargs)` gives a ModelRecording whose `.traces` holds
-    one Trace per recurrent part; for a bare nn.RNN/GRU/LSTM or cell it gives one Trace, keyed here
-    by the module's class name, lowercased.
-    """
-    from rnnviz.engine.record import record
-    from rnnviz.engine.trace import Trace
-
-    extra = {} if loss_fn is None else {"loss_fn": loss_fn}
-    result = record(model, *args, **extra, **kwargs)
-    if isinstance(result, Trace):
-        return {type(model).__name__.lower() or "module": result}
-    return dict(result.traces)
+    return engine_record_parts(model, *args, loss_fn=loss_fn, **kwargs)
 
 
 def _part_module(model, path: str, only_part: bool):
@@ -142,13 +132,8 @@ def choose_part(window, opened: OpenedModel, path: str) -> None:
 
 def load_parts(path) -> dict:
     """{part: Trace} of a recording file (several parts) or of a single-trace file."""
-    try:
-        from rnnviz.engine.recording_file import load_recording
-    except ImportError:  # an engine without multi-part recording files: one trace per file
-        from rnnviz.engine.trace import load_trace
+    from rnnviz.engine.recording_file import load_recording
 
-        trace = load_trace(path)
-        return {getattr(trace, "module_path", "") or Path(path).stem: trace}
     return load_recording(path)
 
 

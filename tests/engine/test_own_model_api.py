@@ -242,7 +242,7 @@ def test_recording_file_round_trip_and_cli(tmp_path, capsys):
         assert loaded[name].config == trace.config and loaded[name].module_path == name
         assert loaded[name].loss == trace.loss
     assert main(["trace", "--module", f"{script}:bad"]) == 2
-    assert "the factory must return (model, inputs, loss_fn), got int" in capsys.readouterr().err
+    assert "bad() must return (model, inputs, loss_fn), got int" in capsys.readouterr().err
     assert main(["trace", "--module", "no_colon.py"]) == 2
     assert "expected path/to/script.py:factory" in capsys.readouterr().err
     single = tmp_path / "single.npz"

@@ -95,7 +95,7 @@ def test_show_on_a_bare_lstm_steps_forward_and_back_through_the_modules_numbers(
     assert threads and threads[0] is not threading.main_thread()  # recorded in the worker job
     assert window.network.read_only
     shown = window.network.config.values()
-    assert shown["part"] == "lstm" and shown["module"] == "LSTM" and shown["kind"] == "LSTM"
+    assert shown["part"] == "LSTM" and shown["module"] == "LSTM" and shown["kind"] == "LSTM"
     assert (shown["input_size"], shown["hidden_size"], shown["num_layers"]) == ("3", "5", "2")
     assert shown["dropout"] == "0.25" and shown["mode"].startswith("eval")
     assert (shown["dtype"], shown["T (timesteps)"], shown["B (batch)"]) == ("float64", "4", "2")
