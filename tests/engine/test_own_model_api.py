@@ -244,7 +244,7 @@ def test_recording_file_round_trip_and_cli(tmp_path, capsys):
     assert main(["trace", "--module", f"{script}:bad"]) == 2
     assert "bad() must return (model, inputs, loss_fn), got int" in capsys.readouterr().err
     assert main(["trace", "--module", "no_colon.py"]) == 2
-    assert "expected path/to/script.py:factory" in capsys.readouterr().err
+    assert "no_colon.py: no such file; give SCRIPT.py:FACTORY" in capsys.readouterr().err
     single = tmp_path / "single.npz"
     recording.traces["a"].save(single)
     assert list(rnnviz.load_recording(single)) == ["a"]
