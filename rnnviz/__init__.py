@@ -4,7 +4,8 @@ Importing rnnviz imports neither Qt nor torch: the public names load on first us
 """
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from rnnviz.version import __version__
+
 __all__ = ["record", "load_trace", "RNNSpec", "Runner", "Trace", "show", "__version__"]
 
 _LAZY = {

@@ -357,3 +357,10 @@ class MainWindow(QtWidgets.QMainWindow):
             self._settings.setValue("state", self.saveState(LAYOUT_VERSION))
             self._settings.sync()
         super().closeEvent(event)
+
+
+def debugger_window() -> MainWindow:
+    """A debugger window for training iterations when the training view runs on its own."""
+    window = MainWindow(get_preset("char-hello"))
+    window.resize(1400, 900)
+    return window

@@ -33,23 +33,11 @@ def _runner_for(run, label: str = ""):
 
         runner = Runner(run.module, run.inputs, head=run.head, loss=run.loss, target=run.target)
     else:
-        from .replay import ReplayRunner
+        from rnnviz.engine.replay import ReplayRunner
 
         runner = ReplayRunner(run.trace(), module=run.module)
     runner.debug_label = label
     return runner
-
-
-def _open_job(run, spec, label):
-    """Worker-thread job in the Session's protocol: ('built', runner, spec, device), then a Frame."""
-    from .worker import _Failed, make_frame
-
-    try:
-        runner = _runner_for(run, label)
-        yield ("built", runner, spec, "cpu")
-        yield make_frame(runner, "cpu")
-    except Exception as exc:  # noqa: BLE001 - shown in the window's Messages
-        yield _Failed(exc)
 
 
 def open_run(window, run, spec=None, label: str = "") -> None:
@@ -57,14 +45,7 @@ def open_run(window, run, spec=None, label: str = "") -> None:
     session = window.session
     if spec is not None:
         window.form.set_spec(spec)
-    opener = getattr(session, "open_runner", None)
-    if opener is not None:  # the Session's public way, when it has one
-        opener(lambda: _runner_for(run, label), spec)
-    else:
-        session.stop()
-        # Session runs queued jobs in order; a job outside its own list needs a runner to exist,
-        # which the window built at start-up (see make_debugger_window).
-        session._submit(_open_job, run, spec, label)
+    session.open_runner(lambda: _runner_for(run, label), spec)
     if label:
         window.log(f"opened {label}")
         window.setWindowTitle(f"rnnviz — {label}")
@@ -76,14 +57,3 @@ def open_run(window, run, spec=None, label: str = "") -> None:
                 window.setWindowTitle(f"rnnviz — {label}")
 
         window.session.built.connect(retitle)
-
-
-def make_debugger_window():
-    """A debugger window for iterations when the training view runs on its own."""
-    from rnnviz.engine.presets import get_preset
-
-    from .app import MainWindow
-
-    window = MainWindow(get_preset("char-hello"))
-    window.resize(1400, 900)
-    return window

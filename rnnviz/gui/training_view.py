@@ -126,14 +126,16 @@ class TrainingSettings(QtWidgets.QWidget):
 
 class TrainingView(QtWidgets.QWidget):
     """Settings on the left, controls on top, live panels. `main_window` (optional) is the
-    debugger that 'Open in debugger' uses; without one, the view opens its own."""
+    debugger that 'Open in debugger' uses; without one, the view opens its own from
+    `debugger_factory` (app.debugger_window: passed in, since the window's module imports this one)."""
 
     finished = QtCore.Signal()
 
-    def __init__(self, config: TrainConfig | None = None, main_window=None, parent=None):
+    def __init__(self, config: TrainConfig | None = None, main_window=None, parent=None, debugger_factory=None):
         super().__init__(parent)
         self.setWindowTitle("rnnviz — training")
         self.main_window = main_window
+        self.debugger_factory = debugger_factory
         self.debugger = None
         self.trainer: Trainer | None = None
         self.history: TrainingHistory | None = None
@@ -331,7 +333,7 @@ class TrainingView(QtWidgets.QWidget):
     # -- the debugger ---------------------------------------------------------------------
     def open_iteration(self, iteration: int):
         """Open `iteration`'s weights and batch in the step-through debugger; returns the window."""
-        from .debug_open import iteration_spec, make_debugger_window, open_run
+        from .debug_open import iteration_spec, open_run
 
         if self.history is None or not 0 <= iteration < len(self.history):
             self.settings.error.setText(f"no iteration {iteration} yet")
@@ -343,8 +345,11 @@ class TrainingView(QtWidgets.QWidget):
             return None
         window = self.main_window
         if window is None:
+            if self.debugger_factory is None:
+                self.settings.error.setText("no debugger window to open the iteration in")
+                return None
             if self.debugger is None:
-                self.debugger = make_debugger_window()
+                self.debugger = self.debugger_factory()
             window = self.debugger
         window.show()
         window.raise_()

@@ -8,7 +8,6 @@ frame (a QTimer), so the event loop never stalls. Stop sets an event the loop ch
 from __future__ import annotations
 
 import gc
-import os
 import sys
 import threading
 import time
@@ -16,10 +15,12 @@ from collections import deque
 
 from superqt.utils import GeneratorWorker
 
+from rnnviz.engine.replay import ReplayRunner
+from rnnviz.engine.step_table import recurrent_weight, sequence_tensors, step_table
+from rnnviz.engine.threads import limit_torch_threads
+
 from .frame import Frame
 from .qt import QtCore
-from .replay import ReplayRunner
-from .tensors import step_tensors
 
 FRAME_INTERVAL = 1 / 30     # seconds between frames a long run hands over
 # With a window attached (wait_for_draw), a run to end hands over a frame at most this often and
@@ -64,27 +65,10 @@ def _guarded(job):
     return wrapped
 
 
-def torch_threads() -> None:
-    """One intra-op thread (RNNVIZ_TORCH_THREADS overrides): a cell is a few small matmuls, and on a
-    small machine torch's spinning OpenMP threads starve the GUI thread (measured on 2 cores: forward
-    cell 0.6 ms with 1 thread, 3.9 ms with 2, and event-loop stalls of 200-300 ms)."""
-    import torch
-
-    torch.set_num_threads(int(os.environ.get("RNNVIZ_TORCH_THREADS", "1")))
-
-
 def make_runner(spec):
-    """The engine's step runner for `spec` (the replay of record() while the runner is unavailable)."""
-    try:
-        from rnnviz.engine.runner import Runner
-    except ImportError:
-        from rnnviz.engine.build import build
-        from rnnviz.engine.record import record_module
+    """The engine's step runner for `spec` (worker thread: builds the module)."""
+    from rnnviz.engine.runner import Runner
 
-        built = build(spec)
-        trace = record_module(built.module, built.inputs, built.h0, loss=spec.loss, head=built.head,
-                              target=built.target, spec=spec)
-        return ReplayRunner(trace, h0=built.h0, module=built.module)
     return Runner.from_spec(spec)
 
 
@@ -98,18 +82,16 @@ def make_frame(runner, device: str, read_only: bool = False) -> Frame:
     """Snapshot the runner (worker thread): the trace so far, the last record and its tensor table."""
     trace = runner.snapshot()
     position = runner.position
-    record = None
-    if position:
-        records = getattr(runner, "records", None)
-        if isinstance(runner, ReplayRunner):
-            record = runner.record_at(position - 1)
-        elif records:
-            record = records[position - 1]
-    schedule = runner.schedule
-    cell = schedule[position - 1] if position else None
-    rows = step_tensors(trace, cell, record, getattr(runner, "module", None), getattr(runner, "h0", None))
-    return Frame(trace=trace, position=position, total=len(schedule), num_forward=runner.num_forward,
-                 record=record, device=device, rows=rows, schedule=schedule, read_only=read_only)
+    record = runner.record_at(position - 1) if position else None
+    rows = step_table(trace, record, runner.module, runner.initial_states)
+    weights = {}
+    if trace.kind == "rnn":  # the spectral view's W_hh (views of the module's tensors, no copy on CPU)
+        weights = {(l, d): recurrent_weight(runner.module, l, d, trace.is_cell)
+                   for l in range(trace.num_layers) for d in range(trace.num_directions)}
+    return Frame(trace=trace, position=position, total=len(runner.schedule), num_forward=runner.num_forward,
+                 record=record, device=device, rows=rows, schedule=runner.schedule, read_only=read_only,
+                 sequence=sequence_tensors(trace), version=runner.version,
+                 recurrent_weights={k: w for k, w in weights.items() if w is not None})
 
 
 class Session(QtCore.QObject):
@@ -274,7 +256,7 @@ class Session(QtCore.QObject):
         if not self._devices_sent:
             from rnnviz.engine.build import available_devices
 
-            torch_threads()
+            limit_torch_threads()
             yield ("devices", available_devices())
             self._devices_sent = True
         runner = make_runner(spec)
@@ -286,16 +268,15 @@ class Session(QtCore.QObject):
     @_guarded
     def _open_job(self, trace):
         runner = ReplayRunner(trace)
-        yield ("opened", runner, trace.spec, getattr(trace, "device", "cpu"))
+        yield ("opened", runner, trace.spec, trace.device)
         settle_garbage()
         yield final_frame(runner, runner.trace.device, read_only=True)
 
     @_guarded
     def _runner_job(self, factory, spec):
-        torch_threads()
+        limit_torch_threads()
         runner = factory()
-        module = getattr(runner, "module", None)
-        device = str(next(module.parameters()).device) if module is not None else "cpu"
+        device = str(next(runner.module.parameters()).device) if runner.module is not None else "cpu"
         yield ("built", runner, spec, device)
         settle_garbage()
         yield final_frame(runner, device)

@@ -11,12 +11,13 @@ from guihelp import wait_idle
 
 @pytest.fixture
 def view(qtbot):
+    from rnnviz.gui.app import debugger_window
     from rnnviz.gui.training_view import TrainingView
 
     made = []
 
     def make(**config):
-        v = TrainingView(TrainConfig(**{"epochs": 20, **config}))
+        v = TrainingView(TrainConfig(**{"epochs": 20, **config}), debugger_factory=debugger_window)
         qtbot.addWidget(v)
         v.resize(1400, 900)
         v.show()

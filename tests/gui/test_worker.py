@@ -26,7 +26,7 @@ def test_make_frame_and_tensor_table_match_the_engine():
 
 
 def test_replay_runner_masks_what_is_not_reached_yet():
-    from rnnviz.gui.replay import ReplayRunner
+    from rnnviz.engine.replay import ReplayRunner
 
     trace = rnnviz.record(get_preset("seed-rnn"))
     replay = ReplayRunner(trace)
@@ -36,7 +36,7 @@ def test_replay_runner_masks_what_is_not_reached_yet():
     np.testing.assert_array_equal(snap.hidden, trace.hidden)
     assert np.isfinite(snap.hidden_grad[2, 0, 5]).all() and np.isnan(snap.hidden_grad[:, :, :5]).all()
     record = replay.record_at(0)
-    assert record["equation"].startswith("H_t = tanh(") and record["operands"][0]["name"] == "X_t"
+    assert record.equation.startswith("H_t = tanh(") and record.operands[0].name == "X_t"
 
 
 def test_equation_tokens_transpose_weights():

@@ -121,16 +121,6 @@ class SpectralPanel(QtWidgets.QWidget):
             item.setData([], [])
 
 
-def recurrent_weight(module, layer: int = 0, direction: int = 0):
-    """W_hh of one layer and direction of a torch nn.RNN / RNNCell, as numpy (None if none)."""
-    if module is None:
-        return None
-    params = dict(module.named_parameters())
-    name = "weight_hh" if "weight_hh" in params else f"weight_hh_l{layer}" + ("_reverse" if direction else "")
-    p = params.get(name)
-    return None if p is None else p.detach().cpu().numpy()
-
-
 class SpectralWindow(QtWidgets.QWidget):
     """A window that follows a MainWindow: every frame it shows, this shows for the selected layer."""
 
@@ -147,21 +137,14 @@ class SpectralWindow(QtWidgets.QWidget):
 
     def refresh(self, frame=None) -> None:
         frame = frame or self.main_window.frame
-        runner = self.main_window.session.runner
-        if frame is None or runner is None:
+        if frame is None:
             return
         trace = frame.trace
         sel = self.main_window.selection
-        module = getattr(runner, "module", None)
-        if trace.kind != "rnn" or "A" not in trace.gates:
+        w = frame.recurrent_weights.get((sel.layer, sel.direction))
+        if trace.kind != "rnn" or "A" not in trace.gates or w is None:
             self.panel.show_unsupported(trace.kind)
             return
-        w = recurrent_weight(module, sel.layer, sel.direction)
-        if w is None:
-            self.panel.show_unsupported(trace.kind)
-            return
-        nonlinearity = getattr(module, "nonlinearity", getattr(trace, "nonlinearity", "tanh"))
         pre = trace.gates["A"][sel.layer, sel.direction, :, sel.batch]  # (T, H)
-        top = trace.hidden_grad.shape[0] - 1
-        grad = np.linalg.norm(trace.hidden_grad[top, sel.direction], axis=(-2, -1))  # (T,), NaN until computed
-        self.panel.set_data(w, nonlinearity, pre, grad)
+        top = trace.num_layers - 1
+        self.panel.set_data(w, trace.nonlinearity, pre, trace.grad_norm[top, sel.direction])  # NaN until computed
