@@ -21,3 +21,6 @@ def parameter_names(layer: int, direction: int, is_cell: bool) -> dict[str, str]
     """role ('weight_ih', ...) -> torch's parameter name: 'weight_hh_l1_reverse', or 'weight_hh' for a cell."""
     suffix = "" if is_cell else f"_l{layer}" + ("_reverse" if direction else "")
     return {role: role + suffix for role in WEIGHT_ROLES}
+
+# The character models the training view trains.
+MODEL_KINDS = ("tutorial", "rnn", "gru", "lstm")

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .train_config import IterationRecord, TrainConfig
+
 FORMAT = "rnnviz-training"
 FORMAT_VERSION = 1
 
@@ -194,8 +196,6 @@ class TrainingHistory:
 
     @classmethod
     def load(cls, path: str | Path) -> "TrainingHistory":
-        from .training import IterationRecord, TrainConfig
-
         path = Path(path)
         if not path.exists():
             raise FileNotFoundError(f"training history not found: {path}")

@@ -27,10 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, preset, at, caption in SHOTS:
         render(preset, folder / name, (1600, 1000), at)
         print(f"wrote {folder / name}: {caption}")
-    try:  # issue #4's views (training, presentation, spectral, compare), when present
-        from .view_screenshots import save_all
-    except ImportError:
-        return 0
+    from .view_screenshots import save_all  # the training, presentation, spectral and compare views
+
     for path in save_all(folder):
         print(f"wrote {path}")
     return 0

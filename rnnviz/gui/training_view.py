@@ -11,7 +11,8 @@ import time
 
 from superqt.utils import GeneratorWorker
 
-from rnnviz.engine.training import MODEL_KINDS, TextFileError, TrainConfig, Trainer, iteration_run, load_text
+from rnnviz.engine.train_config import TRAIN_FIELDS, TrainConfig, TrainConfigError
+from rnnviz.engine.training import TextFileError, Trainer, iteration_run, load_text
 from rnnviz.engine.training_history import TrainingHistory
 
 from .qt import QtCore, QtWidgets
@@ -48,22 +49,24 @@ class TrainingSettings(QtWidgets.QWidget):
         self.model = QtWidgets.QComboBox()
         labels = {"tutorial": "tutorial (i2h / i2o)", "rnn": "nn.RNN + Linear", "gru": "nn.GRU + Linear",
                   "lstm": "nn.LSTM + Linear"}
-        for kind in MODEL_KINDS:
+        rules = {f.name: f for f in TRAIN_FIELDS}
+        for kind in rules["model"].choices:
             self.model.addItem(labels[kind], kind)
         self.text = QtWidgets.QPlainTextEdit()
         self.text.setMaximumHeight(90)
         self.load_button = QtWidgets.QPushButton("Load .txt…")
         self.load_button.clicked.connect(self._load_file)
         self.optimizer = QtWidgets.QComboBox()
-        self.optimizer.addItems(["sgd", "adam"])
+        self.optimizer.addItems(list(rules["optimizer"].choices))
         self.lr = QtWidgets.QDoubleSpinBox(decimals=4, minimum=0.0, maximum=10.0, singleStep=0.01)
         self.lr.setSpecialValueText("default")
-        self.epochs = QtWidgets.QSpinBox(minimum=1, maximum=100000)
-        self.seq_length = QtWidgets.QSpinBox(minimum=1, maximum=10000)
-        self.hidden = QtWidgets.QSpinBox(minimum=1, maximum=4096)
+        # Lower bounds from the settings' table; the upper ones are what a form sensibly offers.
+        self.epochs = QtWidgets.QSpinBox(minimum=rules["epochs"].low, maximum=100000)
+        self.seq_length = QtWidgets.QSpinBox(minimum=rules["seq_length"].low, maximum=10000)
+        self.hidden = QtWidgets.QSpinBox(minimum=rules["hidden_size"].low, maximum=4096)
         self.clip_on = QtWidgets.QCheckBox("clip gradient norm to")
         self.clip = QtWidgets.QDoubleSpinBox(decimals=3, minimum=0.001, maximum=1e6, value=1.0)
-        self.seed = QtWidgets.QSpinBox(minimum=0, maximum=2**31 - 1)
+        self.seed = QtWidgets.QSpinBox(minimum=rules["seed"].low, maximum=2**31 - 1)
         self.prefix = QtWidgets.QLineEdit()
         self.prefix.setToolTip("The sample is the model's greedy continuation of this prefix")
         self.error = QtWidgets.QLabel()
@@ -84,7 +87,22 @@ class TrainingSettings(QtWidgets.QWidget):
         form.addRow("Seed", self.seed)
         form.addRow("Sample prefix", self.prefix)
         form.addRow(self.error)
+        self.widgets = {"model": self.model, "text": self.text, "optimizer": self.optimizer, "lr": self.lr,
+                        "epochs": self.epochs, "seq_length": self.seq_length, "hidden_size": self.hidden,
+                        "clip": self.clip, "seed": self.seed, "sample_prefix": self.prefix}
         self.set_config(config)
+
+    def show_error(self, exc: ValueError) -> None:
+        """The one-line reason, and a red frame on the setting it names (TrainConfigError.field)."""
+        self.error.setText(str(exc))
+        for name, widget in self.widgets.items():
+            bad = isinstance(exc, TrainConfigError) and exc.field == name
+            widget.setStyleSheet("border: 2px solid #c00000" if bad else "")
+
+    def clear_error(self) -> None:
+        self.error.clear()
+        for widget in self.widgets.values():
+            widget.setStyleSheet("")
 
     def set_config(self, config: TrainConfig) -> None:
         self.model.setCurrentIndex(self.model.findData(config.model))
@@ -101,7 +119,7 @@ class TrainingSettings(QtWidgets.QWidget):
         self.prefix.setText(config.sample_prefix)
 
     def config(self) -> TrainConfig:
-        """The form as a TrainConfig; ValueError with one line when a value is wrong."""
+        """The form as a TrainConfig; TrainConfigError (naming the field) when a value is wrong."""
         return TrainConfig(
             model=self.model.currentData(), text=self.text.toPlainText(), hidden_size=self.hidden.value(),
             seq_length=self.seq_length.value(), epochs=self.epochs.value(), lr=self.lr.value() or None,
@@ -204,10 +222,10 @@ class TrainingView(QtWidgets.QWidget):
         try:
             config = self.settings.config()
         except ValueError as exc:
-            self.settings.error.setText(str(exc))
+            self.settings.show_error(exc)
             return
         self.stop()
-        self.settings.error.clear()
+        self.settings.clear_error()
         self.trainer = Trainer(config)
         self.history = TrainingHistory(config, self.trainer.vocab,
                                        [n for n, _ in self.trainer.model.named_parameters()])

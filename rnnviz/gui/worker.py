@@ -99,7 +99,6 @@ class Session(QtCore.QObject):
     error = QtCore.Signal(str)              # one readable line
     built = QtCore.Signal(object)           # the spec now running
     devices_found = QtCore.Signal(list)     # [(device, label)] once torch is loaded
-    busy_changed = QtCore.Signal(bool)
     playing_changed = QtCore.Signal(bool)
 
     def __init__(self, parent=None):
@@ -194,7 +193,6 @@ class Session(QtCore.QObject):
 
     def _next(self) -> None:
         if not self._queue:
-            self.busy_changed.emit(False)
             return
         job, args = self._queue.popleft()
         if job not in (self._build_job, self._open_job, self._runner_job) and self.runner is None:
@@ -205,7 +203,6 @@ class Session(QtCore.QObject):
         worker.yielded.connect(self._yielded)
         worker.finished.connect(self._finished)
         self._worker = worker
-        self.busy_changed.emit(True)
         worker.start()
 
     def _finished(self) -> None:
