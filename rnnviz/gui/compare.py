@@ -11,6 +11,7 @@ from superqt.utils import GeneratorWorker
 
 from rnnviz.engine.presets import get_preset, preset_names
 
+from .jobs import Failed, guarded
 from .panels.common import Heatmap, LogAxis, coloured_title, finite_absmax
 from .qt import LINE_COLOURS, QtCore, QtWidgets, pg, set_title, style_plot
 
@@ -35,13 +36,11 @@ def same_input(a, b):
     return b.replace(**{f: getattr(a, f) for f in SAME_INPUT_FIELDS})
 
 
+@guarded
 def _record_both(a, b):
     from rnnviz.engine.record import record
 
-    try:
-        yield ("done", record(a), record(b))
-    except Exception as exc:  # noqa: BLE001 - shown as one line; superqt drops RuntimeErrors
-        yield ("failed", exc)
+    yield record(a), record(b)
 
 
 class CompareView(QtWidgets.QWidget):
@@ -139,12 +138,12 @@ class CompareView(QtWidgets.QWidget):
         worker.start()
 
     def _done(self, item) -> None:
-        if item[0] == "failed":
+        if isinstance(item, Failed):
             from rnnviz.errors import user_message
 
-            self.message.setText(user_message(item[1]))
+            self.message.setText(user_message(item.exc))
             return
-        _, ta, tb = item
+        ta, tb = item
         self.traces = (ta, tb)
         T = ta.hidden.shape[2]
         for i, (spec, trace) in enumerate(zip(self.specs, self.traces)):

@@ -1,7 +1,6 @@
 """Regenerate the README's screenshots: `python -m rnnviz.gui.screenshots assets` (`make screenshots`)."""
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -19,9 +18,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     folder = Path(argv[0] if argv else "assets")
     folder.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("RNNVIZ_SETTINGS", "")
-    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from .headless import render_offscreen_without_display
+
+    render_offscreen_without_display()
     from .screenshot import render
 
     for name, preset, at, caption in SHOTS:

@@ -15,24 +15,16 @@ from rnnviz.engine.train_config import TRAIN_FIELDS, TrainConfig, TrainConfigErr
 from rnnviz.engine.training import TextFileError, Trainer, iteration_run, load_text
 from rnnviz.engine.training_history import TrainingHistory
 
+from .jobs import Failed, guarded
 from .qt import QtCore, QtWidgets
 from .training_panels import TrainingPanels
 
 REDRAW_MS = 33  # the panels redraw at most ~30 times a second, however fast training yields
 
 
-class _Failed:
-    """An exception from the training generator (superqt drops RuntimeErrors raised there)."""
-
-    def __init__(self, exc: BaseException):
-        self.exc = exc
-
-
-def _guarded(trainer):
-    try:
-        yield from trainer.iterations()
-    except Exception as exc:  # noqa: BLE001 - shown to the user as one line
-        yield _Failed(exc)
+@guarded
+def _iterations(trainer):
+    yield from trainer.iterations()
 
 
 def _format_eta(seconds: float) -> str:
@@ -233,7 +225,7 @@ class TrainingView(QtWidgets.QWidget):
         self.progress.setRange(0, config.total_iterations)
         self.progress.setValue(0)
         self.eta.setText("starting…")
-        worker = GeneratorWorker(_guarded, self.trainer)
+        worker = GeneratorWorker(_iterations, self.trainer)
         # Connect before start; tag with the worker so a replaced run's late signals are ignored.
         worker.yielded.connect(lambda item, w=worker: self._on_record(item, w))
         worker.finished.connect(lambda w=worker: self._on_finished(w))
@@ -280,7 +272,7 @@ class TrainingView(QtWidgets.QWidget):
     def _on_record(self, item, worker=None) -> None:
         if worker is not self.worker:
             return
-        if isinstance(item, _Failed):
+        if isinstance(item, Failed):
             from rnnviz.errors import user_message
 
             self.settings.error.setText(user_message(item.exc))

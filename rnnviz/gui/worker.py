@@ -20,6 +20,7 @@ from rnnviz.engine.step_table import recurrent_weight, sequence_tensors, step_ta
 from rnnviz.engine.threads import limit_torch_threads
 
 from .frame import Frame
+from .jobs import Built, DevicesFound, Failed, Playing, guarded
 from .qt import QtCore
 
 FRAME_INTERVAL = 1 / 30     # seconds between frames a long run hands over
@@ -45,24 +46,6 @@ def settle_garbage() -> None:
     gc.unfreeze()
     gc.collect()
     gc.freeze()
-
-
-class _Failed:
-    """Yielded by a job that raised: superqt drops RuntimeErrors (e.g. CUDA OOM) from generators."""
-
-    def __init__(self, exc: BaseException):
-        self.exc = exc
-
-
-def _guarded(job):
-    """Wrap a job generator so any exception is yielded as _Failed instead of raised."""
-    def wrapped(self, *args):
-        try:
-            yield from job(self, *args)
-        except Exception as exc:  # noqa: BLE001 - every torch error becomes a message
-            yield _Failed(exc)
-    wrapped.__name__ = job.__name__
-    return wrapped
 
 
 def make_runner(spec):
@@ -211,7 +194,7 @@ class Session(QtCore.QObject):
         self._next()
 
     def _yielded(self, item) -> None:
-        if isinstance(item, _Failed):
+        if isinstance(item, Failed):
             from rnnviz.errors import user_message
 
             self._queue.clear()
@@ -224,16 +207,12 @@ class Session(QtCore.QObject):
             elif not self._timer.isActive():
                 wait = APPLY_INTERVAL_MS - (time.perf_counter() - self._last_apply) * 1000
                 self._timer.start(max(0, int(wait)))
-        elif isinstance(item, tuple) and item[0] == "built":
-            _, runner, spec, device = item
-            self.runner, self.spec, self.device, self.read_only = runner, spec, device, False
-            self.built.emit(spec)
-        elif isinstance(item, tuple) and item[0] == "opened":
-            self.runner, self.spec, self.device, self.read_only = item[1], item[2], item[3], True
-            self.built.emit(item[2])
-        elif isinstance(item, tuple) and item[0] == "devices":
-            self.devices_found.emit(item[1])
-        elif item == "playing":
+        elif isinstance(item, Built):
+            self.runner, self.spec, self.device, self.read_only = item.runner, item.spec, item.device, item.read_only
+            self.built.emit(item.spec)
+        elif isinstance(item, DevicesFound):
+            self.devices_found.emit(item.devices)
+        elif isinstance(item, Playing):
             self.playing_changed.emit(True)
 
     def frame_drawn(self) -> None:
@@ -248,42 +227,42 @@ class Session(QtCore.QObject):
             self.frame_ready.emit(frame)
 
     # -- jobs (worker thread) ------------------------------------------------------------
-    @_guarded
+    @guarded
     def _build_job(self, spec):
         if not self._devices_sent:
             from rnnviz.engine.build import available_devices
 
             limit_torch_threads()
-            yield ("devices", available_devices())
+            yield DevicesFound(available_devices())
             self._devices_sent = True
         runner = make_runner(spec)
         device = spec.device
-        yield ("built", runner, spec, device)
+        yield Built(runner, spec, device)
         settle_garbage()
         yield final_frame(runner, device)
 
-    @_guarded
+    @guarded
     def _open_job(self, trace):
         runner = ReplayRunner(trace)
-        yield ("opened", runner, trace.spec, trace.device)
+        yield Built(runner, trace.spec, trace.device, read_only=True)
         settle_garbage()
         yield final_frame(runner, runner.trace.device, read_only=True)
 
-    @_guarded
+    @guarded
     def _runner_job(self, factory, spec):
         limit_torch_threads()
         runner = factory()
         device = str(next(runner.module.parameters()).device) if runner.module is not None else "cpu"
-        yield ("built", runner, spec, device)
+        yield Built(runner, spec, device)
         settle_garbage()
         yield final_frame(runner, device)
 
-    @_guarded
+    @guarded
     def _call_job(self, action):
         action(self.runner)
         yield final_frame(self.runner, self.device, self.read_only)
 
-    @_guarded
+    @guarded
     def _seek_job(self, position):
         runner = self.runner
         position = max(0, min(int(position), len(runner.schedule)))
@@ -294,7 +273,7 @@ class Session(QtCore.QObject):
             return
         yield final_frame(runner, self.device, self.read_only)
 
-    @_guarded
+    @guarded
     def _run_job(self, target_of):
         runner = self.runner
         yield from self._advance(runner, target_of(runner))
@@ -316,10 +295,10 @@ class Session(QtCore.QObject):
                 interval = max(base, 2 * (last - start))
         yield final_frame(runner, self.device, self.read_only)
 
-    @_guarded
+    @guarded
     def _play_job(self):
         runner = self.runner
-        yield "playing"
+        yield Playing()
         next_time = time.perf_counter()
         last = 0.0
         while runner.position < len(runner.schedule) and not self._stop.is_set():

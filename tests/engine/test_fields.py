@@ -30,7 +30,8 @@ def test_a_field_set_for_a_kind_it_does_not_apply_to_is_named(field):
     ({"hidden_size": 0}, "hidden_size"), ({"hidden_size": True}, "hidden_size"), ({"kind": "transformer"}, "kind"),
     ({"dropout": 1.0, "num_layers": 2}, "dropout"), ({"whh_scale": -1.0}, "whh_scale"),
     ({"device": "tpu"}, "device"), ({"loss": "char_ce"}, "input_source"),
-    ({"input_source": "text", "text": "hello world"}, "input_size"), ({"input_source": "text", "text": "hello"}, "seq_len"), ({"init": "identity", "kind": "gru"}, "init"),
+    ({"input_source": "text", "text": "hello world"}, "input_size"), ({"input_source": "text", "text": "hello"}, "seq_len"),
+    ({"init": "identity", "kind": "gru"}, "init"),
 ])
 def test_spec_errors_name_the_field(changes, field):
     with pytest.raises(SpecError) as caught:
