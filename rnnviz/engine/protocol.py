@@ -12,7 +12,9 @@ class StepRunner(Protocol):
     schedule: list[Cell]        # forward cells, then backward cells
     num_forward: int
     position: int               # cells done
-    version: int                # bumped by every change a snapshot shows (redraws compare it)
+    run_id: int                 # unique per runner in this process
+    version: int                # bumped by every change a snapshot shows: (run_id, version) names the numbers
+    label: str                  # how the window names the run ("" = by its spec)
     module: object              # the torch module whose weights the tensor table shows, or None
     initial_states: object      # (h0, c0) indexable [layer][direction], or None (zeros shown)
 

@@ -7,7 +7,7 @@ import dataclasses
 
 import numpy as np
 
-from .schedule import Cell, StepRecord, full_schedule
+from .schedule import Cell, StepRecord, full_schedule, new_run_id
 from .trace import Trace
 
 
@@ -22,6 +22,7 @@ class ReplayRunner:
         self.schedule: list[Cell] = [r.cell for r in trace.records] or full_schedule(L, D, T)
         self.num_forward = sum(1 for c in self.schedule if c.phase == "forward")
         self.position = 0
+        self.run_id, self.label = new_run_id(), ""
         self.version = 0
 
     @property

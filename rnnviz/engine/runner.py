@@ -20,7 +20,7 @@ from .inputs import initial_states, time_major_input
 from .names import GATE_NAMES
 from .operands import equation as cell_equation
 from .record import layer_operands
-from .schedule import Cell, StepRecord, backward_schedule, forward_schedule
+from .schedule import Cell, StepRecord, backward_schedule, forward_schedule, new_run_id
 from .spec import RNNSpec
 from .trace import Trace
 
@@ -64,6 +64,7 @@ class Runner:
         self._weights = {(l, d): layer_weights(module, l, d, info.is_cell) for l in range(L) for d in range(D)}
         self._operands = layer_operands(info, self.batch_size, self._head_features(), self._reference)
         self.equation = cell_equation(info.kind, info.activation)
+        self.run_id, self.label = new_run_id(), ""   # label: how the window names this run ("" = by its spec)
         self.version = 0    # bumped by every change a snapshot would show: redraws compare it, not arrays
         self.reset()
 

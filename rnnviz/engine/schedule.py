@@ -5,6 +5,7 @@ the replay of a finished trace walk the same schedule and hand out the same Step
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -16,6 +17,14 @@ class Cell(NamedTuple):
     layer: int
     direction: int
     t: int
+
+
+_RUN_IDS = itertools.count(1)
+
+
+def new_run_id() -> int:
+    """A number no other runner in this process has: (run_id, version) identifies what a snapshot shows."""
+    return next(_RUN_IDS)
 
 
 def forward_schedule(num_layers: int, num_directions: int, seq_len: int) -> list[Cell]:

@@ -26,7 +26,7 @@ def iteration_spec(config, run, iteration: int) -> RNNSpec | None:
 def _runner_for(run, label: str = ""):
     """A live Runner for nn.RNN/GRU/LSTM (steps compute, weights shown); a replay for the tutorial model.
 
-    `debug_label` tags the runner so the window can tell it from one it built itself.
+    `label` tags the runner so the window can tell it from one it built itself.
     """
     if run.head is not None:
         from rnnviz.engine.runner import Runner
@@ -36,7 +36,7 @@ def _runner_for(run, label: str = ""):
         from rnnviz.engine.replay import ReplayRunner
 
         runner = ReplayRunner(run.trace(), module=run.module)
-    runner.debug_label = label
+    runner.label = label
     return runner
 
 
@@ -52,7 +52,7 @@ def open_run(window, run, spec=None, label: str = "") -> None:
 
         def retitle(*_args):
             # Runs after the window's own handler, which titles it by preset.
-            if getattr(window.session.runner, "debug_label", None) == label:
+            if window.session.runner.label == label:
                 window.session.built.disconnect(retitle)
                 window.setWindowTitle(f"rnnviz — {label}")
 

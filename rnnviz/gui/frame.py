@@ -26,6 +26,7 @@ class Frame:
     read_only: bool = False
     final: bool = False      # the last frame of its job: shown at once, all panels in one go
     sequence: list = field(default_factory=list)
+    run_id: int = 0          # the runner's: frames of one run share it
     version: int = 0
     recurrent_weights: dict = field(default_factory=dict)   # (layer, direction) -> W_hh as numpy (RNNs)
 

@@ -47,6 +47,9 @@ def app() -> QtWidgets.QApplication:
     """The running QApplication, created when there is none."""
     instance = QtWidgets.QApplication.instance()
     if instance is None:
+        from .process import tune_process
+
+        tune_process()
         QtCore.qInstallMessageHandler(_message_handler)
         instance = QtWidgets.QApplication(["rnnviz"])
         instance.setApplicationName("rnnviz")

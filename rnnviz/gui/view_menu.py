@@ -96,11 +96,11 @@ class ViewExtras(QtCore.QObject):
         from .panels.spectral import SpectralWindow
 
         if self.spectral is None:
-            self.spectral = SpectralWindow(self.window)
+            self.spectral = SpectralWindow(self.window.session)
             self.spectral.resize(1200, 700)
         self.spectral.show()
         self.spectral.raise_()
-        self.spectral.refresh()
+        self.spectral.show_frame(self.window.session.frame)
         return self.spectral
 
     def show_compare(self):

@@ -103,7 +103,7 @@ def render_spectral(output, size=(1400, 800), preset: str = "vanishing-tanh") ->
         _wait(window.session.is_idle)
         spectral_window = window.view_extras.show_spectral()
         spectral_window.resize(*size)
-        spectral_window.refresh()
+        spectral_window.show_frame(window.session.frame)
         try:
             return _save(spectral_window, output)
         finally:

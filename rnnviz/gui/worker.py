@@ -7,8 +7,6 @@ frame (a QTimer), so the event loop never stalls. Stop sets an event the loop ch
 """
 from __future__ import annotations
 
-import gc
-import sys
 import threading
 import time
 from collections import deque
@@ -19,8 +17,9 @@ from rnnviz.engine.replay import ReplayRunner
 from rnnviz.engine.step_table import recurrent_weight, sequence_tensors, step_table
 from rnnviz.engine.threads import limit_torch_threads
 
-from .frame import Frame
+from .frame import Frame, Selection
 from .jobs import Built, DevicesFound, Failed, Playing, guarded
+from .process import settle_garbage
 from .qt import QtCore
 
 FRAME_INTERVAL = 1 / 30     # seconds between frames a long run hands over
@@ -30,24 +29,6 @@ FRAME_INTERVAL = 1 / 30     # seconds between frames a long run hands over
 DRAWN_FRAME_INTERVAL = 1 / 10
 DRAW_WAIT_LIMIT = 0.25      # never wait longer than this for a window that is not drawing
 APPLY_INTERVAL_MS = 16      # at most one frame applied per display frame
-# The GUI thread paints in C++ but calls back into Python for every pyqtgraph item (paint,
-# boundingRect): hundreds of GIL acquisitions per frame, each waiting up to the switch interval while
-# the worker runs Python. At CPython's default 5 ms (or even 0.5 ms) a 20 ms paint took 150-200 ms.
-SWITCH_INTERVAL = 0.00005
-# A runner holds thousands of Python objects (per-cell states, records, autograd nodes); a full
-# (generation 2) garbage collection walks them all with the GIL held: 100-160 ms with nothing
-# painted, measured at (T,B,I,H,L)=(1000,8,64,512,2). So: after each build, collect once and freeze
-# what survives (never scanned again), and collect the older generations rarely.
-GC_THRESHOLDS = (10000, 50, 1000)
-
-
-def settle_garbage() -> None:
-    """Collect once (after a build: a pause the user expects), then freeze the survivors."""
-    gc.unfreeze()
-    gc.collect()
-    gc.freeze()
-
-
 def make_runner(spec):
     """The engine's step runner for `spec` (worker thread: builds the module)."""
     from rnnviz.engine.runner import Runner
@@ -73,12 +54,13 @@ def make_frame(runner, device: str, read_only: bool = False) -> Frame:
                    for l in range(trace.num_layers) for d in range(trace.num_directions)}
     return Frame(trace=trace, position=position, total=len(runner.schedule), num_forward=runner.num_forward,
                  record=record, device=device, rows=rows, schedule=runner.schedule, read_only=read_only,
-                 sequence=sequence_tensors(trace), version=runner.version,
+                 sequence=sequence_tensors(trace), run_id=runner.run_id, version=runner.version,
                  recurrent_weights={k: w for k, w in weights.items() if w is not None})
 
 
 class Session(QtCore.QObject):
     frame_ready = QtCore.Signal(object)     # Frame: apply to the panels
+    selection_changed = QtCore.Signal(object)  # Selection: which layer, direction and batch element to show
     error = QtCore.Signal(str)              # one readable line
     built = QtCore.Signal(object)           # the spec now running
     devices_found = QtCore.Signal(list)     # [(device, label)] once torch is loaded
@@ -86,15 +68,15 @@ class Session(QtCore.QObject):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        # torch releases the GIL in every op, and the GUI thread takes it back once per Python
-        # callback: a short switch interval keeps either from waiting long for the other.
-        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
-        gc.set_threshold(*GC_THRESHOLDS)
         self.runner = None
         self.spec = None
         self.device = "cpu"
         self.read_only = False
         self.frame: Frame | None = None     # the frame last applied
+        self.selection = Selection()        # what every view shows: set it with select()
+        # Held by the worker while it steps and by the GUI while it reads a frame's arrays (views of
+        # the runner's own during runs): the GUI never reads an array the worker is writing.
+        self.arrays = threading.Lock()
         self.speed = 10.0                   # play: cells per second
         self._queue: deque = deque()
         self._worker: GeneratorWorker | None = None
@@ -111,6 +93,14 @@ class Session(QtCore.QObject):
         self.applied_at = 0.0
 
     # -- intentions (GUI thread) -------------------------------------------------------
+    def select(self, selection: Selection, notify: bool = True) -> None:
+        """Show another layer, direction or batch element in every view that follows this session
+        (`notify=False`: a frame about to be applied shows it anyway)."""
+        if selection != self.selection:
+            self.selection = selection
+            if notify:
+                self.selection_changed.emit(selection)
+
     def build(self, spec) -> None:
         self.stop()
         self._submit(self._build_job, spec)
@@ -259,7 +249,8 @@ class Session(QtCore.QObject):
 
     @guarded
     def _call_job(self, action):
-        action(self.runner)
+        with self.arrays:
+            action(self.runner)
         yield final_frame(self.runner, self.device, self.read_only)
 
     @guarded
@@ -267,7 +258,8 @@ class Session(QtCore.QObject):
         runner = self.runner
         position = max(0, min(int(position), len(runner.schedule)))
         if self.read_only or position <= runner.position:
-            runner.seek(position)
+            with self.arrays:
+                runner.seek(position)
         else:  # forward seeks compute the cells on the way, with frames as they go
             yield from self._advance(runner, position)
             return
@@ -284,7 +276,8 @@ class Session(QtCore.QObject):
         base = DRAWN_FRAME_INTERVAL if self.wait_for_draw else FRAME_INTERVAL
         interval, last = base, time.perf_counter()
         while runner.position < target and not self._stop.is_set():
-            runner.step()
+            with self.arrays:
+                runner.step()
             if time.perf_counter() - last >= interval and runner.position < target:
                 start = time.perf_counter()
                 self._drawn.clear()
@@ -302,7 +295,8 @@ class Session(QtCore.QObject):
         next_time = time.perf_counter()
         last = 0.0
         while runner.position < len(runner.schedule) and not self._stop.is_set():
-            runner.step()
+            with self.arrays:
+                runner.step()
             now = time.perf_counter()
             if now - last >= min(FRAME_INTERVAL, 1.0 / self.speed):
                 yield make_frame(runner, self.device, self.read_only)

@@ -89,7 +89,7 @@ def test_open_iteration_k_shows_its_weights(qtbot, view):
     window = v.debugger
     qtbot.addWidget(window)
     wait_idle(qtbot, window)
-    qtbot.waitUntil(lambda: getattr(window.session.runner, "debug_label", "").startswith("training iteration 3"),
+    qtbot.waitUntil(lambda: window.session.runner.label.startswith("training iteration 3"),
                     timeout=20000)
     runner = window.session.runner
     expected = v.history.weights_at(k)

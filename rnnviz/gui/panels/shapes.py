@@ -207,6 +207,8 @@ class ShapesPanel(QtWidgets.QWidget):
         self._text = ""
         self._eq_args = None
         self._seq_key = None
+        self._table_key = None
+        self._table_widths: dict = {}
         self._rows: list = []
         self._float_format = ".4g"
 
@@ -239,7 +241,9 @@ class ShapesPanel(QtWidgets.QWidget):
             want = min(want, 6 * total // 10)
             self.split.setSizes([want, total - want])
 
-    def update(self, frame: Frame) -> None:
+    def show_frame(self, frame: Frame, selection=None) -> None:
+        """The equation of the cell just done, the sequence shapes and the step's tensor table
+        (the selection does not change them)."""
         record = frame.record
         operands = _operand_map(record)
         eq = "" if record is None else record.equation
@@ -298,11 +302,11 @@ class ShapesPanel(QtWidgets.QWidget):
                     if item.data(QtCore.Qt.ItemDataRole.UserRole) != colour:  # set (and repaint) on change only
                         item.setData(QtCore.Qt.ItemDataRole.UserRole, colour)
                         item.setData(QtCore.Qt.ItemDataRole.ForegroundRole, QtGui.QColor(colour) if colour else None)
-        if layout_key != getattr(self, "_table_key", None):  # column widths follow the rows, not every value
+        if layout_key != self._table_key:  # column widths follow the rows, not every value
             self._table_key = layout_key
             # remembered per row layout (and font): with 2+ layers the layout alternates every step
             # (X_t is 8x64 in layer 0, 8x512 in layer 1) and measuring every cell cost ~1 ms a step
-            widths = self.__dict__.setdefault("_table_widths", {})
+            widths = self._table_widths
             key = (layout_key, self.table.font().key())
             if key in widths:
                 for c, width in enumerate(widths[key]):

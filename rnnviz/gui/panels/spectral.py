@@ -122,29 +122,30 @@ class SpectralPanel(QtWidgets.QWidget):
 
 
 class SpectralWindow(QtWidgets.QWidget):
-    """A window that follows a MainWindow: every frame it shows, this shows for the selected layer."""
+    """A window that follows a Session: every frame it shows, and every selection, for the selected layer."""
 
-    def __init__(self, main_window, parent=None):
+    def __init__(self, session, parent=None):
         super().__init__(parent)
         self.setWindowTitle("rnnviz — why gradients vanish")
-        self.main_window = main_window
+        self.session = session
         self.panel = SpectralPanel()
         layout = QtWidgets.QVBoxLayout(self)
         layout.addWidget(self.panel)
-        main_window.session.frame_ready.connect(self.refresh)
-        if main_window.frame is not None:
-            self.refresh(main_window.frame)
+        session.frame_ready.connect(self.show_frame)
+        session.selection_changed.connect(lambda selection: self.show_frame(self.session.frame, selection))
+        if session.frame is not None:
+            self.show_frame(session.frame, session.selection)
 
-    def refresh(self, frame=None) -> None:
-        frame = frame or self.main_window.frame
+    def show_frame(self, frame, selection=None) -> None:
         if frame is None:
             return
+        sel = selection or self.session.selection
         trace = frame.trace
-        sel = self.main_window.selection
         w = frame.recurrent_weights.get((sel.layer, sel.direction))
         if trace.kind != "rnn" or "A" not in trace.gates or w is None:
             self.panel.show_unsupported(trace.kind)
             return
-        pre = trace.gates["A"][sel.layer, sel.direction, :, sel.batch]  # (T, H)
-        top = trace.num_layers - 1
-        self.panel.set_data(w, trace.nonlinearity, pre, trace.grad_norm[top, sel.direction])  # NaN until computed
+        with self.session.arrays:  # copies: the worker may step on once this returns
+            pre = np.array(trace.gates["A"][sel.layer, sel.direction, :, sel.batch])  # (T, H)
+            grad = np.array(trace.grad_norm[trace.num_layers - 1, sel.direction])  # NaN until computed
+        self.panel.set_data(w, trace.nonlinearity, pre, grad)

@@ -1,0 +1,55 @@
+"""One panel contract: show_frame(frame, selection), no QWidget.update override; the selection lives in
+the Session and other windows follow it; the GUI never reads arrays while the worker steps."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from PySide6 import QtWidgets
+
+from guihelp import wait_idle
+
+
+def test_every_panel_shows_frames_and_keeps_qwidget_update(window):
+    assert [dock.windowTitle() for dock, _ in window.panels] == ["Shapes", "Hidden activations", "Gradients"]
+    for _, panel in window.panels:
+        assert callable(panel.show_frame)
+        assert type(panel).update is QtWidgets.QWidget.update  # a plain repaint request still works
+        panel.update()
+
+
+def test_gradients_redraw_when_the_backward_cells_change(qtbot, window):
+    window.session.run_backward()
+    wait_idle(qtbot, window)
+    heat = window.gradients.heatmap.data.copy()
+    window.session.seek(window.frame.num_forward + 2)  # back into the backward pass: fewer gradients
+    wait_idle(qtbot, window)
+    assert np.isnan(window.gradients.heatmap.data).sum() > np.isnan(heat).sum()
+    np.testing.assert_array_equal(window.gradients.heatmap.data, window.frame.trace.hidden_grad[0, 0, :, 0].T)
+
+
+def test_other_windows_follow_the_sessions_selection(qtbot, window):
+    spectral_window = window.view_extras.show_spectral()
+    qtbot.addWidget(spectral_window)
+    window.session.run_to_end()
+    wait_idle(qtbot, window)
+    window.layer_box.setValue(2)  # seed-rnn has 3 layers
+    assert window.session.selection.layer == 2 and window.selection.layer == 2
+    w = window.session.runner.module.weight_hh_l2.detach().numpy()
+    np.testing.assert_allclose(np.sort(np.abs(spectral_window.panel.eigenvalues)), np.sort(np.abs(np.linalg.eigvals(w))),
+                               rtol=1e-5)
+    np.testing.assert_array_equal(window.activations.column(0), window.frame.trace.hidden[2, 0, 0, 0])
+
+
+def test_play_does_not_step_while_the_gui_reads_the_arrays(qtbot, make_window):
+    window = make_window("vanishing-tanh")
+    session = window.session
+    session.speed = 200.0
+    session.play(True)
+    qtbot.waitUntil(lambda: session.runner.position > 2, timeout=20000)
+    with session.arrays:
+        held_at = session.runner.position
+        time.sleep(0.3)  # at 200 cells a second the worker would have stepped ~60 times
+        assert session.runner.position == held_at
+    session.stop()
+    wait_idle(qtbot, window)
