@@ -1,7 +1,7 @@
 """The live plots of the training view, fed a TrainingHistory (numpy in, no computing here).
 
 Each plot item is created once and given new arrays with setData/setImage, as pyqtgraph's
-own examples do; the view calls `update(history)` at most once per display frame.
+own examples do; the view calls `show_history(history)` at most once per display frame.
 """
 from __future__ import annotations
 
@@ -112,7 +112,7 @@ class TrainingPanels(QtWidgets.QWidget):
         self.image_data = np.zeros((0, 0))
         self.sample_label.setText("Sample: (train to see the model write)")
 
-    def update(self, history, clip: float | None = None) -> None:  # noqa: A003 - Qt-style name
+    def show_history(self, history, clip: float | None = None) -> None:
         n = len(history)
         if n == 0:
             return

@@ -299,7 +299,7 @@ class TrainingView(QtWidgets.QWidget):
             return
         self._dirty = False
         last = self.history.records[-1]
-        self.panels.update(self.history, self.history.config.clip)
+        self.panels.show_history(self.history, self.history.config.clip)
         self.progress.setValue(last.iteration + 1)
         if self.worker is not None and not self.pause_button.isChecked():
             self.eta.setText(f"epoch {last.epoch}/{self.history.config.epochs}  loss {last.loss:.4f}  "

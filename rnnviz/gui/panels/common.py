@@ -150,6 +150,9 @@ class TimeCanvas(QtWidgets.QWidget):
                 cursor.setValue(t)
                 cursor.show()
 
+    def cursor_values(self) -> list[float]:
+        return [cursor.value() for _, _, cursor in self._plots]
+
     def _plot_at(self, scene_pos):
         for plot, value_at, _ in self._plots:
             if plot.vb.sceneBoundingRect().contains(scene_pos):
