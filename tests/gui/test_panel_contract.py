@@ -53,3 +53,24 @@ def test_play_does_not_step_while_the_gui_reads_the_arrays(qtbot, make_window):
         assert session.runner.position == held_at
     session.stop()
     wait_idle(qtbot, window)
+
+
+def test_training_and_compare_share_the_time_canvas(qtbot):
+    from rnnviz.engine.train_config import TrainConfig
+    from rnnviz.engine.training import train
+    from rnnviz.gui.compare import CompareView
+    from rnnviz.gui.panels.common import TimeCanvas
+    from rnnviz.gui.training_view import TrainingView
+
+    view = TrainingView(TrainConfig(epochs=2))
+    qtbot.addWidget(view)
+    compare = CompareView()
+    qtbot.addWidget(compare)
+    assert isinstance(view.panels, TimeCanvas) and isinstance(compare.canvas, TimeCanvas)
+    history, _ = train(TrainConfig(epochs=8, sample_every=0))  # 'hello world', 10-character windows: 8 iterations
+    view.show_history(history)
+    view.panels.seek.emit(4)  # a click on any plot picks that iteration
+    assert view.iteration_box.value() == 4
+    assert view.panels.cursor_values() == [4, 4, 4, 4]
+    text = view.panels._series_value(4.2, "loss", lambda h: h.losses)
+    assert text == f"iteration 4: loss {history.losses[4]:.4g}"

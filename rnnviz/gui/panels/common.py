@@ -74,10 +74,12 @@ class LogAxis(pg.AxisItem):
     def logTickValues(self, minVal, maxVal, size, stdTicks):  # noqa: N802, N803 - pyqtgraph API
         ticks = super().logTickValues(minVal, maxVal, size, stdTicks)
         keep = np.log10([1.0, 2.0, 5.0])
+        major = [v for spacing, values in ticks if spacing is not None for v in values]
         out = []
         for spacing, values in ticks:
-            if spacing is None:  # the minor level: mantissas 1..9 of each decade
-                values = [v for v in values if np.isclose(v - np.floor(v + 1e-9), keep, atol=1e-6).any()]
+            if spacing is None:  # the minor level: mantissas 1..9 of each decade; a decade the major level has is not drawn twice
+                values = [v for v in values if np.isclose(v - np.floor(v + 1e-9), keep, atol=1e-6).any()
+                          and not np.isclose(v, major, atol=1e-6).any()]
             out.append((spacing, values))
         return out
 
