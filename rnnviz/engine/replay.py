@@ -25,10 +25,6 @@ class ReplayRunner:
         self.run_id, self.label = new_run_id(), ""
         self.version = 0
 
-    @property
-    def records(self) -> list[StepRecord]:
-        return [self.record_at(i) for i in range(self.position)]
-
     def record_at(self, index: int) -> StepRecord:
         """The record of cell `index`: the file's own when it kept one, else read off the trace's arrays."""
         trace = self.trace

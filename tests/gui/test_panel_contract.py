@@ -74,3 +74,18 @@ def test_training_and_compare_share_the_time_canvas(qtbot):
     assert view.panels.cursor_values() == [4, 4, 4, 4]
     text = view.panels._series_value(4.2, "loss", lambda h: h.losses)
     assert text == f"iteration 4: loss {history.losses[4]:.4g}"
+
+
+def test_panels_redraw_from_run_and_version_not_array_identity(qtbot, window):
+    from rnnviz.gui.frame import Selection
+
+    window.session.step()
+    wait_idle(qtbot, window)
+    frame = window.frame
+    window.shapes.table.item(0, 0).setText("stale")
+    window.shapes.show_frame(frame, Selection(layer=1))  # the same run and version: nothing to redraw
+    assert window.shapes.table.item(0, 0).text() == "stale"
+    window.session.step()
+    wait_idle(qtbot, window)
+    assert window.frame.version == frame.version + 1 and window.frame.run_id == frame.run_id
+    assert window.shapes.table.item(0, 0).text() == "X_t"

@@ -208,6 +208,7 @@ class ShapesPanel(QtWidgets.QWidget):
         self._eq_args = None
         self._seq_key = None
         self._table_key = None
+        self._shown = None
         self._table_widths: dict = {}
         self._rows: list = []
         self._float_format = ".4g"
@@ -243,7 +244,10 @@ class ShapesPanel(QtWidgets.QWidget):
 
     def show_frame(self, frame: Frame, selection=None) -> None:
         """The equation of the cell just done, the sequence shapes and the step's tensor table
-        (the selection does not change them)."""
+        (the selection does not change them: the same run and version show the same)."""
+        if (frame.run_id, frame.version) == self._shown:
+            return
+        self._shown = (frame.run_id, frame.version)
         record = frame.record
         operands = _operand_map(record)
         eq = "" if record is None else record.equation

@@ -129,6 +129,7 @@ class SpectralWindow(QtWidgets.QWidget):
         self.setWindowTitle("rnnviz — why gradients vanish")
         self.session = session
         self.panel = SpectralPanel()
+        self._shown = None   # (run_id, version, selection) drawn last: W_hh's eigenvalues are not cheap
         layout = QtWidgets.QVBoxLayout(self)
         layout.addWidget(self.panel)
         session.frame_ready.connect(self.show_frame)
@@ -140,6 +141,10 @@ class SpectralWindow(QtWidgets.QWidget):
         if frame is None:
             return
         sel = selection or self.session.selection
+        shown = (frame.run_id, frame.version, sel)
+        if shown == self._shown:
+            return
+        self._shown = shown
         trace = frame.trace
         w = frame.recurrent_weights.get((sel.layer, sel.direction))
         if trace.kind != "rnn" or "A" not in trace.gates or w is None:
