@@ -39,9 +39,23 @@ def layer_parameters(module, layer: int, direction: int, is_cell: bool) -> dict:
 
 
 def recurrent_weight(module, layer: int, direction: int, is_cell: bool) -> np.ndarray | None:
-    """W_hh of one layer and direction as numpy (None without a module or such a weight)."""
+    """W_hh of one layer and direction as numpy (None without a module or such a weight); made once
+    per weight version, since every frame of an RNN run carries it (a copy off a GPU is not free)."""
     weight = layer_parameters(module, layer, direction, is_cell).get("W_hh")
-    return None if weight is None else weight.detach().cpu().numpy()
+    if weight is None:
+        return None
+    key = id(weight)
+    hit = _WEIGHTS.get(key)
+    if hit is not None and hit[0] is weight and hit[1] == weight._version:
+        return hit[2]
+    if len(_WEIGHTS) >= 32:
+        _WEIGHTS.clear()
+    array = weight.detach().cpu().numpy()
+    _WEIGHTS[key] = (weight, weight._version, array)
+    return array
+
+
+_WEIGHTS: dict = {}   # id(W_hh) -> (the tensor, its version counter, numpy)
 
 
 # Summaries of weights, which a forward/backward run never changes: W_hh alone (512x512) took most of
