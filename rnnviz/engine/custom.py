@@ -5,6 +5,7 @@ import numpy as np
 import torch
 
 from .build import compute_loss
+from .operands import Operand
 from .trace import Trace
 
 
@@ -54,10 +55,11 @@ def record_custom(module, inputs, h0=None, *, loss: str = "sum", target=None) ->
         saturation=as_np(saturation), whh_grad_contrib_norm=nan, wih_grad_contrib_norm=nan.copy(),
         device=str(inputs.device),
         equation=f"(output_t, H_t) = {type(module).__name__}(X_t, H_{{t-1}})",
-        operands=[[{"name": "X_t", "shape": [B, inputs.shape[2]], "dtype": str(inputs.dtype).removeprefix("torch."),
-                    "device": str(inputs.device)},
-                   {"name": "H_t", "shape": list(states[0].shape), "dtype": str(states[0].dtype).removeprefix("torch."),
-                    "device": str(inputs.device)},
-                   {"name": "output_t", "shape": list(outputs[0].shape),
-                    "dtype": str(outputs[0].dtype).removeprefix("torch."), "device": str(inputs.device)}]],
+        operands=[[Operand("X_t", (B, inputs.shape[2]), dtype_name(inputs), str(inputs.device)),
+                   Operand("H_t", tuple(states[0].shape), dtype_name(states[0]), str(inputs.device)),
+                   Operand("output_t", tuple(outputs[0].shape), dtype_name(outputs[0]), str(inputs.device))]],
     )
+
+
+def dtype_name(tensor) -> str:
+    return str(tensor.dtype).removeprefix("torch.")

@@ -119,3 +119,18 @@ def test_a_bad_record_entry_in_a_file_names_the_problem(tmp_path):
     with pytest.raises(TraceFileError, match="step records"):
         load_trace(path)
 
+
+
+def test_a_custom_module_replays_with_typed_operands(tmp_path):
+    from rnnviz.engine.train_config import TrainConfig
+    from rnnviz.engine.training import iteration_run, train
+
+    history, _ = train(TrainConfig(epochs=1, sample_every=0))  # the tutorial's i2h/i2o model: record_custom
+    run = iteration_run(history, 0)
+    trace = run.trace()
+    assert trace.kind == "custom" and all(isinstance(op, Operand) for op in trace.operands[0])
+    replay = ReplayRunner(trace, module=run.module)
+    replay.seek(1)
+    rows = {r["name"]: r for r in step_table(replay.snapshot(), replay.record_at(0), replay.module, replay.initial_states)}
+    assert rows["H_t"]["norm"] == pytest.approx(float(np.linalg.norm(trace.hidden[0, 0, 0].astype(np.float64))))
+    assert _saved_and_loaded(trace, tmp_path).operands == trace.operands

@@ -89,3 +89,19 @@ def test_panels_redraw_from_run_and_version_not_array_identity(qtbot, window):
     wait_idle(qtbot, window)
     assert window.frame.version == frame.version + 1 and window.frame.run_id == frame.run_id
     assert window.shapes.table.item(0, 0).text() == "X_t"
+
+
+def test_a_tutorial_iteration_opens_as_a_replay_with_its_table(qtbot, window):
+    from rnnviz.engine.replay import ReplayRunner
+    from rnnviz.engine.train_config import TrainConfig
+    from rnnviz.engine.training import iteration_run, train
+    from rnnviz.gui.debug_open import open_run
+
+    history, _ = train(TrainConfig(epochs=2, sample_every=0))
+    open_run(window, iteration_run(history, 1), label="tutorial iteration 1")
+    wait_idle(qtbot, window)
+    assert isinstance(window.session.runner, ReplayRunner) and window.session.runner.label == "tutorial iteration 1"
+    window.session.step()
+    wait_idle(qtbot, window)
+    names = [row["name"] for row in window.frame.rows]
+    assert names == ["X_t", "H_t", "output_t"] and window.frame.rows[1]["norm"] is not None
