@@ -65,15 +65,21 @@ class LogAxis(pg.AxisItem):
     """An axis whose log mode labels only 1, 2 and 5 x 10^k inside a decade: pyqtgraph's own labels
     every mantissa 1..9 there, and '0.6 0.7 0.8 0.9 1' run into each other."""
 
+    def __init__(self, orientation: str, decades_once: bool = False, **kw):
+        """decades_once: leave a decade out of the minor level when the major level labels it (else
+        some layouts draw its label twice, bolder)."""
+        super().__init__(orientation, **kw)
+        self.decades_once = decades_once
+
     def logTickValues(self, minVal, maxVal, size, stdTicks):  # noqa: N802, N803 - pyqtgraph API
         ticks = super().logTickValues(minVal, maxVal, size, stdTicks)
         keep = np.log10([1.0, 2.0, 5.0])
-        major = [v for spacing, values in ticks if spacing is not None for v in values]
+        major = [v for spacing, values in ticks if spacing is not None for v in values] if self.decades_once else []
         out = []
         for spacing, values in ticks:
-            if spacing is None:  # the minor level: mantissas 1..9 of each decade; a decade the major level has is not drawn twice
+            if spacing is None:  # the minor level: mantissas 1..9 of each decade
                 values = [v for v in values if np.isclose(v - np.floor(v + 1e-9), keep, atol=1e-6).any()
-                          and not np.isclose(v, major, atol=1e-6).any()]
+                          and not (major and np.isclose(v, major, atol=1e-6).any())]
             out.append((spacing, values))
         return out
 

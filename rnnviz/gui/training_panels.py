@@ -82,7 +82,7 @@ class TrainingPanels(TimeCanvas):
 
     def _log_plot(self, row: int, col: int, title: str, left: str) -> pg.PlotItem:
         # LogAxis: labels 1, 2, 5 per decade (pyqtgraph's own reads "0.1 0.09 0.08 ..." on top of each other)
-        plot = self.add_plot(row, col, title, "iteration", left, log_y=True)
+        plot = self.add_plot(row, col, title, "iteration", left, log_y=True, decades_once=True)
         plot.enableAutoRange()
         plot.setLogMode(y=True)
         plot.showGrid(x=True, y=True, alpha=0.25)

@@ -96,9 +96,9 @@ class TimeCanvas(QtWidgets.QWidget):
         scene.sigMouseMoved.connect(self._moved)
 
     def add_plot(self, row: int, col: int, title: str, bottom: str, left: str, log_y: bool = False,
-                 **kw) -> pg.PlotItem:
+                 decades_once: bool = False, **kw) -> pg.PlotItem:
         if log_y:
-            kw.setdefault("axisItems", {})["left"] = LogAxis("left")
+            kw.setdefault("axisItems", {})["left"] = LogAxis("left", decades_once=decades_once)
         plot = self.graphics.addPlot(row=row, col=col, **kw)
         style_plot(plot, title, bottom, left)
         plot.disableAutoRange()
