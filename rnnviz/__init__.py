@@ -4,8 +4,10 @@ Importing rnnviz imports neither Qt nor torch: the public names load on first us
 """
 from __future__ import annotations
 
-__version__ = "0.1.0"
-__all__ = ["record", "watch", "ModelRecording", "load_recording", "load_trace", "RNNSpec", "Runner", "Trace", "show", "__version__"]
+from rnnviz.version import __version__
+
+__all__ = ["record", "watch", "ModelRecording", "load_recording", "load_trace", "RNNSpec", "Runner", "Trace", "show",
+           "__version__"]
 
 _LAZY = {
     "record": ("rnnviz.engine.record", "record"),

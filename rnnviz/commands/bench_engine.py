@@ -20,7 +20,7 @@ def bench_pair(kind: str, size, repeats: int) -> dict:
     """Median ms of module fwd+bwd and of record(), alternating runs so both see the same machine load."""
     import torch
 
-    import rnnviz
+    from rnnviz.engine.record import record
 
     T, B, I, H, L = size
     torch.manual_seed(0)
@@ -33,7 +33,7 @@ def bench_pair(kind: str, size, repeats: int) -> dict:
         out.sum().backward()
 
     def ours():
-        rnnviz.record(module, x)
+        record(module, x)
 
     fused(), ours()  # warm-up: allocator, oneDNN primitives
     module_ms, record_ms = [], []
@@ -78,7 +78,7 @@ def bench_watched_step(kind: str, size, repeats: int) -> dict:
     """
     import torch
 
-    import rnnviz
+    from rnnviz.engine.watch import watch
 
     T, B, V, H, L = size
     torch.manual_seed(0)
@@ -98,7 +98,7 @@ def bench_watched_step(kind: str, size, repeats: int) -> dict:
     watchers = []
 
     def watched():
-        with rnnviz.watch(model) as w:
+        with watch(model) as w:
             step()
         watchers.append(w)
 

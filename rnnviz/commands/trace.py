@@ -60,11 +60,11 @@ def norm_table(trace) -> list[str]:
 
 
 def run(args) -> int:
-    import rnnviz
+    from rnnviz.engine.record import record
     from rnnviz.engine.spec import LOSS_DESCRIPTIONS
 
     spec = load_spec(args)
-    trace = rnnviz.record(spec)
+    trace = record(spec)
     print("\n".join(tutorial_blocks(trace)))
     print()
     print(f"loss ({spec.loss}: {LOSS_DESCRIPTIONS[spec.loss]}) = {trace.loss:.6g}")

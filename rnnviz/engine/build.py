@@ -14,7 +14,6 @@ _MODULES = {
     "rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM,
     "rnn_cell": nn.RNNCell, "gru_cell": nn.GRUCell, "lstm_cell": nn.LSTMCell,
 }
-GATES_PER_KIND = {"rnn": 1, "gru": 3, "lstm": 4}
 
 
 @dataclass

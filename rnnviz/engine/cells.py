@@ -12,15 +12,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-GATE_NAMES = {"rnn": ("A",), "gru": ("R", "Z", "N"), "lstm": ("I", "F", "G", "O")}
-
-EQUATIONS = {
-    "rnn": "H_t = {phi}(X_t · W_ih^T + b_ih + H_{t-1} · W_hh^T + b_hh)",
-    "gru": "R_t = σ(X_t W_ir^T + b_ir + H_{t-1} W_hr^T + b_hr);  Z_t = σ(… W_iz, W_hz …);  "
-           "N_t = tanh(X_t W_in^T + b_in + R_t ⊙ (H_{t-1} W_hn^T + b_hn));  H_t = (1 − Z_t) ⊙ N_t + Z_t ⊙ H_{t-1}",
-    "lstm": "[I_t F_t G_t O_t] = [σ σ tanh σ](X_t · W_ih^T + b_ih + H_{t-1} · W_hh^T + b_hh);  "
-            "C_t = F_t ⊙ C_{t-1} + I_t ⊙ G_t;  H_t = O_t ⊙ tanh(C_t)",
-}
+from .names import parameter_names
 
 
 @dataclass
@@ -33,9 +25,6 @@ class LayerWeights:
     bias_ih: torch.Tensor | None
     bias_hh: torch.Tensor | None
 
-    def tensors(self) -> list[torch.Tensor]:
-        return [t for t in (self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh) if t is not None]
-
 
 def module_kind(module: nn.Module) -> tuple[str, bool]:
     """('rnn' | 'gru' | 'lstm', is_cell) for torch's recurrent modules; ValueError otherwise."""
@@ -47,8 +36,7 @@ def module_kind(module: nn.Module) -> tuple[str, bool]:
 
 
 def layer_weights(module: nn.Module, layer: int, direction: int, is_cell: bool) -> LayerWeights:
-    suffix = "" if is_cell else f"_l{layer}" + ("_reverse" if direction else "")
-    names = {role: role + suffix for role in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+    names = parameter_names(layer, direction, is_cell)
     params = dict(module.named_parameters())
     if getattr(module, "proj_size", 0):
         raise ValueError("LSTM with proj_size > 0 is not supported")

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from .build import compute_loss
+from .operands import Operand
 from .trace import Trace
 
 
@@ -106,10 +107,11 @@ def record_custom(module, inputs, h0=None, *, loss: str = "sum", target=None, lo
         saturation=as_np(saturation), whh_grad_contrib_norm=nan, wih_grad_contrib_norm=nan.copy(),
         device=str(inputs.device),
         equation=f"(output_t, H_t) = {name}(X_t, H_{{t-1}})",
-        operands=[[{"name": "X_t", "shape": list(inputs.shape[1:]), "dtype": str(inputs.dtype).removeprefix("torch."),
-                    "device": str(inputs.device)},
-                   {"name": "H_t", "shape": [rows, hidden_all.shape[4]], "dtype": str(states[0].dtype).removeprefix("torch."),
-                    "device": str(inputs.device)},
-                   {"name": "output_t", "shape": list(outputs[0].shape),
-                    "dtype": str(outputs[0].dtype).removeprefix("torch."), "device": str(inputs.device)}]],
+        operands=[[Operand("X_t", tuple(inputs.shape[1:]), dtype_name(inputs), str(inputs.device)),
+                   Operand("H_t", (rows, hidden_all.shape[4]), dtype_name(states[0]), str(inputs.device)),
+                   Operand("output_t", tuple(outputs[0].shape), dtype_name(outputs[0]), str(inputs.device))]],
     )
+
+
+def dtype_name(tensor) -> str:
+    return str(tensor.dtype).removeprefix("torch.")

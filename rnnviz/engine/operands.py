@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from .cells import EQUATIONS
+from .names import EQUATIONS, GATE_NAMES
 
 
 @dataclass(frozen=True)
@@ -13,8 +13,13 @@ class Operand:
     dtype: str
     device: str
 
-    def shape_text(self) -> str:
-        return "x".join(str(n) for n in self.shape)
+    def as_dict(self) -> dict:
+        """The file format's entry."""
+        return dict(asdict(self), shape=list(self.shape))
+
+    @classmethod
+    def from_dict(cls, entry: dict) -> "Operand":
+        return cls(str(entry["name"]), tuple(int(n) for n in entry["shape"]), str(entry["dtype"]), str(entry["device"]))
 
 
 @dataclass(frozen=True)
@@ -34,25 +39,24 @@ class CellShapes:
 def operands(shapes: CellShapes) -> list[Operand]:
     """Operands in the order of the cell equation."""
     B, I, H = shapes.batch, shapes.input_features, shapes.hidden
-    gates = {"rnn": 1, "gru": 3, "lstm": 4}[shapes.kind]
+    gate_names = GATE_NAMES[shapes.kind]
+    gates = len(gate_names)
     items = [("X_t", (B, I)), ("H_{t-1}", (B, H)), ("W_ih", (gates * H, I)), ("W_hh", (gates * H, H))]
     if shapes.bias:
         items += [("b_ih", (gates * H,)), ("b_hh", (gates * H,))]
-    if shapes.kind == "rnn":
-        items.append(("A_t", (B, H)))
-    elif shapes.kind == "gru":
-        items += [("R_t", (B, H)), ("Z_t", (B, H)), ("N_t", (B, H))]
-    else:
-        items += [("I_t", (B, H)), ("F_t", (B, H)), ("G_t", (B, H)), ("O_t", (B, H)), ("C_{t-1}", (B, H)), ("C_t", (B, H))]
+    items += [(gate_operand(name), (B, H)) for name in gate_names]
+    if shapes.kind == "lstm":
+        items += [("C_{t-1}", (B, H)), ("C_t", (B, H))]
     items.append(("H_t", (B, H)))
     if shapes.head_features:
         items.append(("Y_t", (B, shapes.head_features)))
     return [Operand(name, shape, shapes.dtype, shapes.device) for name, shape in items]
 
 
+def gate_operand(gate: str) -> str:
+    """The operand name of a gate in the equation: 'A' -> 'A_t'."""
+    return f"{gate}_t"
+
+
 def equation(kind: str, nonlinearity: str = "tanh") -> str:
     return EQUATIONS[kind].replace("{phi}", nonlinearity)
-
-
-def operands_as_dicts(items: list[Operand]) -> list[dict]:
-    return [dict(asdict(item), shape=list(item.shape)) for item in items]

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from .cells import LayerWeights, gru_step, input_projection, lstm_step, rnn_step
-from .operands import CellShapes, equation, operands, operands_as_dicts
+from .operands import CellShapes, Operand, equation, operands
 from .trace import Trace
 
 
@@ -41,10 +41,10 @@ def module_config(module: nn.Module) -> dict:
     return config
 
 
-def _operands(kind, layers, input_size, width, hidden, batch, bias, reference) -> list[list[dict]]:
+def _operands(kind, layers, input_size, width, hidden, batch, bias, reference) -> list[list[Operand]]:
     dtype = str(reference.dtype).removeprefix("torch.")
-    return [operands_as_dicts(operands(CellShapes(kind, batch, input_size if layer == 0 else width, hidden, bias, 0,
-                                                  dtype, str(reference.device))))
+    return [operands(CellShapes(kind, batch, input_size if layer == 0 else width, hidden, bias, 0,
+                                dtype, str(reference.device)))
             for layer in range(layers)]
 
 

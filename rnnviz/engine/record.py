@@ -11,7 +11,7 @@ from .build import build, compute_loss
 from .cells import ModuleInfo, contribution_norm, gram, layer_weights, previous_states, saturation
 from .inputs import initial_states, time_major_input
 from .lstm_fast import lstm_layer_backward, lstm_layer_forward, lstm_weight_grads
-from .operands import CellShapes, equation, operands, operands_as_dicts
+from .operands import CellShapes, Operand, equation, operands
 from .spec import RNNSpec
 from .trace import Trace
 from .unroll import run_layer_unrolled
@@ -250,7 +250,7 @@ def _record_torch(module, info: ModuleInfo, inputs, hidden, loss, head, target, 
         )
 
 
-def layer_operands(info: ModuleInfo, batch: int, head_features: int, reference: torch.Tensor) -> list[list[dict]]:
+def layer_operands(info: ModuleInfo, batch: int, head_features: int, reference: torch.Tensor) -> list[list[Operand]]:
     """Per layer, the operands of its cell equation (the same at every timestep)."""
     dtype = str(reference.dtype).removeprefix("torch.")
     result = []
@@ -258,5 +258,5 @@ def layer_operands(info: ModuleInfo, batch: int, head_features: int, reference: 
         top = layer == info.num_layers - 1
         shapes = CellShapes(info.kind, batch, info.layer_input_size(layer), info.hidden_size, info.bias,
                             head_features if top else 0, dtype, str(reference.device))
-        result.append(operands_as_dicts(operands(shapes)))
+        result.append(operands(shapes))
     return result

@@ -9,7 +9,6 @@ changed; nothing is recomputed.
 from __future__ import annotations
 
 import time
-from collections import namedtuple
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,51 +17,14 @@ import torch
 from .build import Built, build, compute_loss
 from .cells import ModuleInfo, contribution_norm, gram, gru_step, input_projection, layer_weights, lstm_step, rnn_step, saturation
 from .inputs import initial_states, time_major_input
-from .operands import Operand
+from .names import GATE_NAMES
 from .operands import equation as cell_equation
 from .record import layer_operands
+from .schedule import Cell, StepRecord, backward_schedule, forward_schedule, new_run_id
 from .spec import RNNSpec
 from .trace import Trace
 
-Cell = namedtuple("Cell", "phase layer direction t")
 _BLOCK = 32  # backward cells per cached partial sum of the weight gradients
-
-
-def forward_schedule(num_layers: int, num_directions: int, seq_len: int) -> list[Cell]:
-    """Unidirectional: timestep-major (every layer of t before t+1). Bidirectional: layer-major,
-    since the reverse direction of layer l needs all of layer l-1."""
-    if num_directions == 1:
-        return [Cell("forward", layer, 0, t) for t in range(seq_len) for layer in range(num_layers)]
-    cells = []
-    for layer in range(num_layers):
-        for d in range(num_directions):
-            times = range(seq_len - 1, -1, -1) if d else range(seq_len)
-            cells += [Cell("forward", layer, d, t) for t in times]
-    return cells
-
-
-def backward_schedule(forward: list[Cell]) -> list[Cell]:
-    """The forward cells in reverse: every consumer of a state is done before the state itself."""
-    return [Cell("backward", c.layer, c.direction, c.t) for c in reversed(forward)]
-
-
-@dataclass
-class StepRecord:
-    cell: Cell
-    operands: list[Operand]
-    equation: str
-    h_norm: float
-    saturation: float
-    grad_norm: float | None = None
-    whh_contrib_norm: float | None = None
-    wih_contrib_norm: float | None = None
-    loss: float | None = None
-    ms: float = 0.0
-
-    def as_dict(self) -> dict:
-        return {"phase": self.cell.phase, "layer": self.cell.layer, "direction": self.cell.direction,
-                "t": self.cell.t, "h_norm": self.h_norm, "saturation": self.saturation,
-                "grad_norm": self.grad_norm, "ms": self.ms}
 
 
 @dataclass
@@ -100,10 +62,10 @@ class Runner:
         self.schedule = forward + backward_schedule(forward)
         self.num_forward = len(forward)
         self._weights = {(l, d): layer_weights(module, l, d, info.is_cell) for l in range(L) for d in range(D)}
-        self._operand_dicts = layer_operands(info, self.batch_size, self._head_features(), self._reference)
-        self._operands = [[Operand(o["name"], tuple(o["shape"]), o["dtype"], o["device"]) for o in ops]
-                          for ops in self._operand_dicts]
+        self._operands = layer_operands(info, self.batch_size, self._head_features(), self._reference)
         self.equation = cell_equation(info.kind, info.activation)
+        self.run_id, self.label = new_run_id(), ""   # label: how the window names this run ("" = by its spec)
+        self.version = 0    # bumped by every change a snapshot would show: redraws compare it, not arrays
         self.reset()
 
     @classmethod
@@ -114,6 +76,11 @@ class Runner:
     def from_built(cls, built: Built) -> "Runner":
         return cls(built.module, built.inputs, built.h0, head=built.head, loss=built.spec.loss,
                    target=built.target, spec=built.spec)
+
+    @property
+    def initial_states(self):
+        """(h0, c0) as the cells read them, each [layer][direction] -> (B, H); c0 None unless LSTM."""
+        return self._h0, self._c0
 
     def _head_features(self) -> int:
         return self.head.out_features if self.head is not None else 0
@@ -126,7 +93,7 @@ class Runner:
         full = lambda *shape: np.full(shape, np.nan, dtype=np_dtype)  # noqa: E731
         self.position = 0
         self.records: list[StepRecord] = []
-        self._record_dicts: list[dict] = []   # what snapshots carry, kept in step with `records`
+        self.version += 1
         self._forward: dict[tuple, _ForwardState] = {}
         self._backward: dict[tuple, _BackwardState] = {}
         self._block_sums: dict[tuple, list] = {}
@@ -137,7 +104,7 @@ class Runner:
         self._head_output = None
         self.hidden, self.hidden_grad = full(L, D, T, B, H), full(L, D, T, B, H)
         self.cell = full(L, D, T, B, H) if self.info.kind == "lstm" else None
-        self.gates = {name: full(L, D, T, B, H) for name in {"rnn": "A", "gru": "RZN", "lstm": "IFGO"}[self.info.kind]}
+        self.gates = {name: full(L, D, T, B, H) for name in GATE_NAMES[self.info.kind]}
         self.hidden_norm, self.grad_norm, self.saturation = full(L, D, T), full(L, D, T), full(L, D, T)
         self.whh_contrib, self.wih_contrib = full(L, D, T), full(L, D, T)
         self.step_ms = full(len(self.schedule))
@@ -164,8 +131,8 @@ class Runner:
         record.ms = (time.perf_counter() - start) * 1000.0
         self.step_ms[self.position] = record.ms
         self.records.append(record)
-        self._record_dicts.append(record.as_dict())
         self.position += 1
+        self.version += 1
         return record
 
     def back(self) -> None:
@@ -175,7 +142,7 @@ class Runner:
         self.position -= 1
         cell = self.schedule[self.position]
         self.records.pop()
-        self._record_dicts.pop()
+        self.version += 1
         self.step_ms[self.position] = np.nan
         key = (cell.layer, cell.direction, cell.t)
         if cell.phase == "forward":
@@ -199,6 +166,9 @@ class Runner:
                     store[acc_key[1]] = old
             for array in (self.hidden_grad, self.grad_norm, self.whh_contrib, self.wih_contrib):
                 array[key] = np.nan
+
+    def record_at(self, index: int) -> StepRecord:
+        return self.records[index]
 
     def seek(self, position: int) -> None:
         position = max(0, min(int(position), len(self.schedule)))
@@ -394,7 +364,7 @@ class Runner:
             wih_grad_contrib_norm=take(self.wih_contrib), step_ms=take(self.step_ms),
             loss=float("nan") if self.loss is None else self.loss, loss_name=self.loss_name,
             param_grads=self.param_grads() if self.position > self.num_forward else {},
-            records=list(self._record_dicts) if copy else self._record_dicts, spec=self.spec,
-            device=str(self._reference.device), operands=self._operand_dicts,
+            records=list(self.records) if copy else self.records, spec=self.spec,
+            device=str(self._reference.device), operands=self._operands,
             equation=self.equation,
         )

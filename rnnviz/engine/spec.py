@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import re
 from dataclasses import dataclass, field, fields
+
+from .fields import Field, FieldError
 
 KINDS = ("rnn_cell", "rnn", "gru_cell", "gru", "lstm_cell", "lstm")
 CELL_KINDS = ("rnn_cell", "gru_cell", "lstm_cell")
@@ -25,8 +26,42 @@ LOSS_DESCRIPTIONS = {
 _DEVICE_PATTERN = re.compile(r"^(cpu|mps|cuda(:\d+)?)$")
 
 
-class SpecError(ValueError):
-    """A spec value that is out of range, or a combination torch would reject."""
+class SpecError(FieldError):
+    """A spec value that is out of range, or a combination torch would reject; `.field` names the field."""
+
+
+RNN_KINDS = ("rnn", "rnn_cell")
+LSTM_KINDS = ("lstm", "lstm_cell")
+LAYERED_KINDS = tuple(k for k in KINDS if k not in CELL_KINDS)
+
+# The one table of spec fields, in the form's order: validate() and the window's SpecForm read it.
+FIELDS = (
+    Field("kind", str, choices=KINDS),
+    Field("input_size", int, low=1, high=65536),
+    Field("hidden_size", int, low=1, high=65536),
+    Field("num_layers", int, low=1, high=16, kinds=LAYERED_KINDS),
+    Field("nonlinearity", str, choices=NONLINEARITIES, kinds=RNN_KINDS),
+    Field("bias", bool),
+    Field("batch_first", bool, kinds=LAYERED_KINDS),
+    Field("bidirectional", bool, kinds=LAYERED_KINDS),
+    Field("dropout", float, low=0.0, high=1.0, high_open=True, kinds=LAYERED_KINDS),
+    Field("output_size", int, label="output_size (head)", low=0, high=65536),
+    Field("seq_len", int, low=1, high=100000),
+    Field("batch_size", int, low=1, high=65536),
+    Field("dtype", str, choices=DTYPES),
+    Field("device", str, help="cpu, cuda, cuda:N or mps"),
+    Field("seed", int, low=0, high=2**63 - 1),
+    Field("init", str, choices=INITS),
+    Field("init_sigma", float, label="init σ", low=0.0, low_open=True),
+    Field("whh_scale", float, label="W_hh spectral radius", low=0.0, low_open=True, optional=True,
+          help="Rescale every W_hh to this spectral radius (largest |eigenvalue|)"),
+    Field("forget_bias", float, label="LSTM forget bias", optional=True, kinds=LSTM_KINDS,
+          help="set the forget gate's slice of b_ih to this value (and b_hh's to 0); 1-2 keeps gradients alive over long spans"),
+    Field("input_source", str, choices=INPUT_SOURCES),
+    Field("text", str),
+    Field("loss", str, choices=LOSSES),
+)
+FIELDS_BY_NAME = {f.name: f for f in FIELDS}
 
 
 def text_vocabulary(text: str) -> list[str]:
@@ -102,7 +137,7 @@ class RNNSpec:
         """A copy with `changes` applied and validated (raises SpecError)."""
         unknown = set(changes) - {f.name for f in fields(self)}
         if unknown:
-            raise SpecError(f"unknown spec field(s): {', '.join(sorted(unknown))}")
+            raise SpecError(f"unknown spec field(s): {', '.join(sorted(unknown))}", field=min(unknown))
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:
@@ -130,96 +165,54 @@ class RNNSpec:
         return cls.from_dict(data)
 
 
-def _check_type(name: str, value, kinds, expected: str) -> None:
-    # bool is an int subclass; a checkbox value in an int field is a mistake.
-    if isinstance(value, bool) and bool not in kinds:
-        raise SpecError(f"{name} must be {expected}, got {value!r}")
-    if not isinstance(value, kinds):
-        raise SpecError(f"{name} must be {expected}, got {value!r}")
-
-
-def _check_int(name: str, value, low: int, high: int) -> None:
-    _check_type(name, value, (int,), "an integer")
-    if not low <= value <= high:
-        raise SpecError(f"{name} must be between {low} and {high}, got {value}")
-
-
-def _check_choice(name: str, value, allowed) -> None:
-    if value not in allowed:
-        raise SpecError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
-
-
 def validate(spec: RNNSpec) -> None:
-    """Raise SpecError naming the field, the value and what is allowed."""
-    _check_choice("kind", spec.kind, KINDS)
-    _check_int("input_size", spec.input_size, 1, 65536)
-    _check_int("hidden_size", spec.hidden_size, 1, 65536)
-    _check_int("num_layers", spec.num_layers, 1, 16)
-    _check_choice("nonlinearity", spec.nonlinearity, NONLINEARITIES)
-    _check_type("bias", spec.bias, (bool,), "true or false")
-    _check_type("batch_first", spec.batch_first, (bool,), "true or false")
-    _check_type("bidirectional", spec.bidirectional, (bool,), "true or false")
-    _check_type("dropout", spec.dropout, (int, float), "a number")
-    if not 0.0 <= spec.dropout < 1.0:
-        raise SpecError(f"dropout must be >= 0 and < 1, got {spec.dropout}")
-    _check_int("output_size", spec.output_size, 0, 65536)
-    _check_int("seq_len", spec.seq_len, 1, 100000)
-    _check_int("batch_size", spec.batch_size, 1, 65536)
-    _check_choice("dtype", spec.dtype, DTYPES)
-    _check_type("device", spec.device, (str,), "a string")
+    """Raise SpecError naming the field (`.field` too), the value and what is allowed."""
+    for f in FIELDS:
+        f.check(getattr(spec, f.name), SpecError)
     if not _DEVICE_PATTERN.match(spec.device):
-        raise SpecError(f"device must be cpu, cuda, cuda:N or mps, got {spec.device!r}")
+        raise SpecError(f"device must be cpu, cuda, cuda:N or mps, got {spec.device!r}", field="device")
     if spec.device == "mps" and spec.dtype == "float64":
-        raise SpecError("dtype float64 is not available on device mps (Apple GPUs compute in float32); use float32")
-    _check_int("seed", spec.seed, 0, 2**63 - 1)
-    _check_choice("init", spec.init, INITS)
-    _check_type("init_sigma", spec.init_sigma, (int, float), "a number")
-    if not (math.isfinite(spec.init_sigma) and spec.init_sigma > 0):
-        raise SpecError(f"init_sigma must be > 0, got {spec.init_sigma}")
-    if spec.whh_scale is not None:
-        _check_type("whh_scale", spec.whh_scale, (int, float), "a number or null")
-        if not (math.isfinite(spec.whh_scale) and spec.whh_scale > 0):
-            raise SpecError(f"whh_scale must be > 0, got {spec.whh_scale}")
+        raise SpecError("dtype float64 is not available on device mps (Apple GPUs compute in float32); use float32",
+                        field="dtype")
     if spec.forget_bias is not None:
-        _check_type("forget_bias", spec.forget_bias, (int, float), "a number or null")
-        if not math.isfinite(spec.forget_bias):
-            raise SpecError(f"forget_bias must be a finite number, got {spec.forget_bias}")
         if spec.base_kind != "lstm":
-            raise SpecError(f"forget_bias applies to lstm and lstm_cell only, got kind {spec.kind}")
+            raise SpecError(f"forget_bias applies to lstm and lstm_cell only, got kind {spec.kind}", field="forget_bias")
         if not spec.bias:
-            raise SpecError("forget_bias needs bias=True")
-    _check_choice("input_source", spec.input_source, INPUT_SOURCES)
-    _check_type("text", spec.text, (str,), "a string")
-    _check_choice("loss", spec.loss, LOSSES)
+            raise SpecError("forget_bias needs bias=True", field="forget_bias")
 
     if spec.kind not in ("rnn", "rnn_cell") and spec.nonlinearity != "tanh":
-        raise SpecError(f"nonlinearity applies to rnn and rnn_cell only; {spec.kind} needs 'tanh', got {spec.nonlinearity!r}")
+        raise SpecError(f"nonlinearity applies to rnn and rnn_cell only; {spec.kind} needs 'tanh', got {spec.nonlinearity!r}",
+                        field="nonlinearity")
     if spec.kind in CELL_KINDS:
         if spec.num_layers != 1:
-            raise SpecError(f"num_layers must be 1 for {spec.kind} (a cell is one layer), got {spec.num_layers}")
+            raise SpecError(f"num_layers must be 1 for {spec.kind} (a cell is one layer), got {spec.num_layers}", field="num_layers")
         if spec.bidirectional:
-            raise SpecError(f"bidirectional is not available for {spec.kind}; use {spec.base_kind}")
+            raise SpecError(f"bidirectional is not available for {spec.kind}; use {spec.base_kind}", field="bidirectional")
         if spec.batch_first:
-            raise SpecError(f"batch_first is not available for {spec.kind}: a cell takes (batch, feature) per step")
+            raise SpecError(f"batch_first is not available for {spec.kind}: a cell takes (batch, feature) per step",
+                            field="batch_first")
         if spec.dropout:
-            raise SpecError(f"dropout is not available for {spec.kind}, got {spec.dropout}")
+            raise SpecError(f"dropout is not available for {spec.kind}, got {spec.dropout}", field="dropout")
     elif spec.dropout and spec.num_layers == 1:
-        raise SpecError(f"dropout acts between layers: it needs num_layers >= 2, got num_layers=1 and dropout={spec.dropout}")
+        raise SpecError(f"dropout acts between layers: it needs num_layers >= 2, got num_layers=1 and dropout={spec.dropout}",
+                        field="dropout")
     if spec.init == "identity" and spec.kind not in ("rnn", "rnn_cell"):
-        raise SpecError(f"init 'identity' (W_hh = I) applies to rnn and rnn_cell only, got kind {spec.kind}")
+        raise SpecError(f"init 'identity' (W_hh = I) applies to rnn and rnn_cell only, got kind {spec.kind}", field="init")
 
     if spec.input_source == "text" or spec.loss == "char_ce":
         if spec.input_source != "text":
-            raise SpecError(f"loss 'char_ce' needs input_source 'text', got {spec.input_source!r}")
+            raise SpecError(f"loss 'char_ce' needs input_source 'text', got {spec.input_source!r}", field="input_source")
         if len(spec.text) < 2:
-            raise SpecError(f"text must have at least 2 characters, got {len(spec.text)}")
+            raise SpecError(f"text must have at least 2 characters, got {len(spec.text)}", field="text")
         vocab = len(text_vocabulary(spec.text))
         if spec.input_size != vocab:
             raise SpecError(
-                f"input_size must equal the text's vocabulary size ({vocab} for {spec.text!r}), got {spec.input_size}"
-            )
+                f"input_size must equal the text's vocabulary size ({vocab} for {spec.text!r}), got {spec.input_size}",
+                field="input_size")
         if spec.seq_len > len(spec.text) - 1:
-            raise SpecError(f"seq_len must be <= len(text) - 1 = {len(spec.text) - 1} for text input, got {spec.seq_len}")
+            raise SpecError(f"seq_len must be <= len(text) - 1 = {len(spec.text) - 1} for text input, got {spec.seq_len}",
+                            field="seq_len")
     if spec.loss == "char_ce" and spec.head_features != len(text_vocabulary(spec.text)):
         vocab = len(text_vocabulary(spec.text))
-        raise SpecError(f"loss 'char_ce' needs output_size = vocabulary size {vocab}, got {spec.head_features}")
+        raise SpecError(f"loss 'char_ce' needs output_size = vocabulary size {vocab}, got {spec.head_features}",
+                        field="output_size")

@@ -19,6 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .operands import Operand
+from .schedule import StepRecord
+
 FORMAT = "rnnviz-trace"
 FORMAT_VERSION = 1
 
@@ -50,8 +53,8 @@ class Trace:
     whh_grad_contrib_norm: np.ndarray | None = None
     wih_grad_contrib_norm: np.ndarray | None = None
     step_ms: np.ndarray | None = None
-    records: list[dict] = field(default_factory=list)   # per cell: phase, layer, direction, t, norms, ms
-    operands: list[list[dict]] = field(default_factory=list)  # per layer: name, shape, dtype, device
+    records: list[StepRecord] = field(default_factory=list)   # per cell done, when stepped (record() keeps none)
+    operands: list[list[Operand]] = field(default_factory=list)  # per layer: name, shape, dtype, device
     equation: str = ""
     spec: object | None = None                   # RNNSpec when known
     loss_name: str = "sum"
@@ -115,14 +118,14 @@ class Trace:
     def _meta(self) -> dict:
         import torch
 
-        from rnnviz import __version__
+        from rnnviz.version import __version__
 
         return {
             "format": FORMAT, "format_version": FORMAT_VERSION,
             "kind": self.kind, "is_cell": self.is_cell, "nonlinearity": self.nonlinearity,
             "batch_first": self.batch_first, "loss": self.loss, "loss_name": self.loss_name,
-            "device": self.device, "records": self.records,
-            "operands": self.operands, "equation": self.equation,
+            "device": self.device, "records": [r.as_dict() for r in self.records],
+            "operands": [[op.as_dict() for op in layer] for layer in self.operands], "equation": self.equation,
             "spec": self.spec.to_dict() if self.spec is not None else None,
             "module_path": self.module_path, "train_mode": self.train_mode, "config": self.config,
             "notes": self.notes,
@@ -204,13 +207,14 @@ def _trace_from_arrays(name: str, contents: dict) -> Trace:
             spec = RNNSpec.from_dict(meta["spec"])
         except (SpecError, TypeError) as exc:
             raise TraceFileError(f"{name}: invalid spec in metadata ({exc})") from None
+    operands, records = _typed_steps(name, meta)
     fields = {key: contents.get(key) for key in _ARRAY_FIELDS}
     return Trace(
         kind=meta.get("kind", "custom"), is_cell=bool(meta.get("is_cell")),
         nonlinearity=meta.get("nonlinearity", "tanh"), batch_first=bool(meta.get("batch_first")),
         loss=float(meta.get("loss", float("nan"))), loss_name=meta.get("loss_name", "sum"),
-        device=meta.get("device", "cpu"), records=list(meta.get("records") or []), spec=spec,
-        operands=list(meta.get("operands") or []), equation=str(meta.get("equation", "")),
+        device=meta.get("device", "cpu"), records=records, spec=spec,
+        operands=operands, equation=str(meta.get("equation", "")),
         module_path=str(meta.get("module_path", "")), train_mode=bool(meta.get("train_mode", False)),
         config=dict(meta.get("config") or {}), notes=[str(n) for n in meta.get("notes") or []],
         param_grads={k.split("/", 1)[1]: v for k, v in contents.items() if k.startswith("param_grad/")},
@@ -218,3 +222,16 @@ def _trace_from_arrays(name: str, contents: dict) -> Trace:
         **fields,
     )
 
+
+def _typed_steps(name: str, meta: dict) -> tuple[list[list[Operand]], list[StepRecord]]:
+    """The file's operand and record entries (JSON dicts) as typed objects."""
+    try:
+        operands = [[Operand.from_dict(op) for op in layer] for layer in meta.get("operands") or []]
+        equation = str(meta.get("equation", ""))
+        records = []
+        for entry in meta.get("records") or []:
+            layer = int(entry["layer"])
+            records.append(StepRecord.from_dict(entry, operands[layer] if layer < len(operands) else [], equation))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise TraceFileError(f"{name}: invalid step records or operands in metadata ({exc!r})") from None
+    return operands, records

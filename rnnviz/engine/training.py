@@ -11,8 +11,6 @@ No Qt here: engine code is torch + numpy only.
 """
 from __future__ import annotations
 
-import dataclasses
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,19 +19,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from .charmodel import MODEL_KINDS, make_model, one_hot, sample
-from .spec import text_vocabulary
+from .charmodel import make_model, one_hot, sample
+from .train_config import DEFAULT_LR, MODEL_KINDS, OPTIMIZERS, TRAIN_FIELDS, IterationRecord, TrainConfig, TrainConfigError  # noqa: F401 - re-exported
 
-OPTIMIZERS = ("sgd", "adam")
 SMALL_MODEL_PARAMETERS = 200_000
 SAMPLE_MAX = 80  # characters of a live sample
-
-# Learning rates that train "hello world" to < 10% of the first loss in 200 epochs for every
-# seed we tried (see tests/engine/test_training.py); picked by sweeping, not by theory.
-DEFAULT_LR = {
-    ("tutorial", "sgd"): 0.5, ("rnn", "sgd"): 0.5, ("gru", "sgd"): 1.0, ("lstm", "sgd"): 1.0,
-    ("tutorial", "adam"): 0.01, ("rnn", "adam"): 0.01, ("gru", "adam"): 0.01, ("lstm", "adam"): 0.01,
-}
 
 
 class TextFileError(ValueError):
@@ -61,94 +51,6 @@ def load_text(path: str | Path) -> str:
     except UnicodeDecodeError as exc:
         raise TextFileError(f"text file is not UTF-8 text (byte {exc.start}): {path}") from None
     return text.removesuffix("\n")  # the editor's final newline is not part of the lesson text
-
-
-@dataclass
-class TrainConfig:
-    """Everything one training run depends on; same config -> same numbers."""
-
-    model: str = "tutorial"
-    text: str = "hello world"
-    hidden_size: int = 16
-    seq_length: int = 10
-    epochs: int = 200
-    lr: float | None = None  # None: DEFAULT_LR for (model, optimizer)
-    optimizer: str = "sgd"
-    clip: float | None = None  # max gradient norm; None = no clipping
-    seed: int = 0
-    keep_weights: bool = True  # a weights copy per iteration, to reopen it in the debugger
-    sample_prefix: str = "h"
-    sample_every: int = 10  # iterations between live samples (0: never)
-    sample_length: int = 0  # generated characters; 0: min(len(text), SAMPLE_MAX) - len(prefix)
-
-    def __post_init__(self) -> None:
-        if self.model not in MODEL_KINDS:
-            raise ValueError(f"model must be one of {', '.join(MODEL_KINDS)}, got {self.model!r}")
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
-        if len(self.text) < 2:
-            raise ValueError(f"text must have at least 2 characters, got {len(self.text)}")
-        for name in ("hidden_size", "seq_length", "epochs"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.lr is not None and not (math.isfinite(self.lr) and self.lr > 0):
-            raise ValueError(f"lr must be > 0, got {self.lr}")
-        if self.clip is not None and not (math.isfinite(self.clip) and self.clip > 0):
-            raise ValueError(f"clip must be > 0, got {self.clip}")
-        # A window needs one more character for its target.
-        self.seq_length = min(self.seq_length, len(self.text) - 1)
-
-    @property
-    def learning_rate(self) -> float:
-        return self.lr if self.lr is not None else DEFAULT_LR[(self.model, self.optimizer)]
-
-    @property
-    def vocab(self) -> list[str]:
-        return text_vocabulary(self.text)
-
-    @property
-    def iterations_per_epoch(self) -> int:
-        return math.ceil((len(self.text) - 1) / self.seq_length)
-
-    @property
-    def total_iterations(self) -> int:
-        return self.epochs * self.iterations_per_epoch
-
-    def replace(self, **changes) -> "TrainConfig":
-        return dataclasses.replace(self, **changes)
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-
-@dataclass
-class IterationRecord:
-    """One optimizer step. Norms are 2-norms over all parameters together unless named."""
-
-    iteration: int  # 0-based, over the whole run
-    epoch: int  # 1-based
-    loss: float  # mean NLL per character of this window
-    grad_norm: float  # before clipping (what clip_grad_norm_ returns)
-    grad_norm_clipped: float  # after clipping (== grad_norm when clipping did not fire)
-    clipped: bool
-    param_grad_norms: dict[str, float]
-    hidden_grad_norms: np.ndarray  # (T,) |dL/dh_t| of this window, t = 0..T-1
-    inputs: np.ndarray  # (T,) character indices fed in
-    targets: np.ndarray  # (T,) next-character indices
-    weights: dict[str, np.ndarray] | None  # the parameters this step *started* from
-    epoch_end: bool  # the last iteration of its epoch
-    total_iterations: int
-    elapsed_s: float  # since the run started
-    sample: str | None = None  # greedy text from the current prefix, every sample_every steps
-
-    @property
-    def progress(self) -> float:
-        return (self.iteration + 1) / self.total_iterations
-
-    @property
-    def eta_s(self) -> float:
-        done = self.iteration + 1
-        return self.elapsed_s / done * (self.total_iterations - done)
 
 
 def windows(text_indices: list[int], seq_length: int) -> list[tuple[list[int], list[int]]]:

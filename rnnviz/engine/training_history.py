@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .train_config import IterationRecord, TrainConfig
+
 FORMAT = "rnnviz-training"
 FORMAT_VERSION = 1
 
@@ -154,7 +156,7 @@ class TrainingHistory:
 
     # -- files ---------------------------------------------------------------------------
     def save(self, path: str | Path) -> None:
-        import rnnviz
+        from rnnviz.version import __version__
 
         try:
             import torch
@@ -176,7 +178,7 @@ class TrainingHistory:
             "vocab": self.vocab, "param_names": self.param_names, "weight_names": weight_names,
             "epoch_end": [bool(r.epoch_end) for r in self.records],
             "samples": {str(r.iteration): r.sample for r in self.records if r.sample is not None},
-            "rnnviz_version": getattr(rnnviz, "__version__", None), "torch_version": torch_version,
+            "rnnviz_version": __version__, "torch_version": torch_version,
         }
         arrays = {
             "meta": np.array(json.dumps(meta)),
@@ -194,8 +196,6 @@ class TrainingHistory:
 
     @classmethod
     def load(cls, path: str | Path) -> "TrainingHistory":
-        from .training import IterationRecord, TrainConfig
-
         path = Path(path)
         if not path.exists():
             raise FileNotFoundError(f"training history not found: {path}")

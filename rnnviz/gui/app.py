@@ -25,7 +25,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self.setWindowTitle("rnnviz — RNN debugger")
         self.setDockNestingEnabled(True)
         self.session = Session(self)
-        self.selection = Selection()
         self.frame: Frame | None = None
         self._panel_queue: list = []
         self._immediate = False
@@ -51,6 +50,10 @@ class MainWindow(QtWidgets.QMainWindow):
         for name, widget in (("Network", self.network), ("Shapes", self.shapes), ("Hidden activations", self.activations),
                              ("Gradients", self.gradients), ("Messages", self.messages)):
             self._add_dock(name, widget)
+        # Every panel fed frames: (dock, panel), each with show_frame(frame, selection). A new panel
+        # is one more pair here.
+        self.panels = [(self.docks["Shapes"], self.shapes), (self.docks["Hidden activations"], self.activations),
+                       (self.docks["Gradients"], self.gradients)]
         self._default_layout()
         self._make_menus()
         self._make_status_bar()
@@ -181,6 +184,7 @@ class MainWindow(QtWidgets.QMainWindow):
         t.speed_changed.connect(lambda v: setattr(s, "speed", v))
         s.speed = t.speed_value()
         s.frame_ready.connect(self.apply_frame)
+        s.selection_changed.connect(self._show_selection)
         s.wait_for_draw = True
         s.error.connect(self.show_error)
         s.built.connect(self._built)
@@ -227,8 +231,14 @@ class MainWindow(QtWidgets.QMainWindow):
 
         open_model(self, model, args, kwargs, loss_fn)
 
+    @property
+    def selection(self) -> Selection:
+        return self.session.selection
+
     def _selection_changed(self, *_args) -> None:
-        self.selection = Selection(self.layer_box.value(), self.direction_box.currentData() or 0, self.batch_box.value())
+        self.session.select(Selection(self.layer_box.value(), self.direction_box.currentData() or 0, self.batch_box.value()))
+
+    def _show_selection(self, _selection) -> None:
         if self.frame is not None:
             self.apply_frame(self.frame, immediate=True)
 
@@ -244,7 +254,9 @@ class MainWindow(QtWidgets.QMainWindow):
                 self.direction_box.addItem("0 (forward)", 0)
                 if D == 2:
                     self.direction_box.addItem("1 (reverse)", 1)
-        self.selection = Selection(self.layer_box.value(), self.direction_box.currentData() or 0, self.batch_box.value())
+        # Quietly: the frame being applied is drawn next anyway, for the (clamped) selection.
+        self.session.select(Selection(self.layer_box.value(), self.direction_box.currentData() or 0, self.batch_box.value()),
+                            notify=False)
 
     def apply_frame(self, frame: Frame, immediate: bool = False) -> None:
         """Show `frame`: status and transport now, then the panels: all at once when this is the last
@@ -259,11 +271,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.status_text.setText(
             f"phase: {frame.phase}    layer: {where or cell.layer}    direction: {where or cell.direction}    "
             f"t: {where or cell.t}    device: {frame.device}    {frame.ms:.2f} ms/step")
-        loss = getattr(frame.trace, "loss", float("nan"))
-        name = getattr(frame.trace, "loss_name", "")
+        loss, name = frame.trace.loss, frame.trace.loss_name
         self.loss_label.setText(f"loss ({name}): " + (f"{loss:.5g}  " if loss == loss else "after the forward pass  "))
         fresh = not self._panel_queue
-        self._panel_queue = [self.shapes, self.activations, self.gradients]
+        self._panel_queue = list(self.panels)
         if immediate:
             self._immediate = True
             while self._panel_queue:
@@ -276,48 +287,14 @@ class MainWindow(QtWidgets.QMainWindow):
     def _update_next_panel(self) -> None:
         if not self._panel_queue or self.frame is None:
             return
-        panel = self._panel_queue.pop(0)
-        name = {self.shapes: "Shapes", self.activations: "Hidden activations", self.gradients: "Gradients"}[panel]
-        if self.docks[name].isVisible() or not self.isVisible():
-            if panel is self.shapes:
-                panel.update(self.frame)
-            elif panel is self.gradients and self._gradients_unchanged(self.frame):
-                panel.frame = self.frame  # forward steps change no gradient: move the cursor only
-                panel.set_cursor(self.frame.t)
-            elif panel is self.activations and self._activations_unchanged(self.frame):
-                panel.frame = self.frame  # e.g. layer 1's cell at the same t: nothing shown changed
-            else:
-                panel.update(self.frame, self.selection)
+        dock, panel = self._panel_queue.pop(0)
+        if dock.isVisible() or not self.isVisible():
+            with self.session.arrays:  # the worker does not step while a panel reads the frame
+                panel.show_frame(self.frame, self.selection)
         if self._panel_queue and not self._immediate:
             QtCore.QTimer.singleShot(1, self._update_next_panel)
         elif not self._panel_queue and not self._immediate:
             QtCore.QTimer.singleShot(0, self.session.frame_drawn)  # after this panel's paint
-
-    def _gradients_unchanged(self, frame: Frame) -> bool:
-        """True when the gradient arrays are the very ones drawn last (a runner's, not a replay's
-        copies) with as many backward cells done and the same selection: nothing to redraw."""
-        trace = frame.trace
-        arrays = tuple(getattr(trace, n, None) for n in ("hidden_grad", "grad_norm", "whh_grad_contrib_norm"))
-        key = (max(0, frame.position - frame.num_forward), frame.total, self.selection)
-        last, self._gradients_key = getattr(self, "_gradients_key", None), (arrays, key)
-        return (last is not None and last[1] == key and all(a is not None for a in arrays)
-                and all(a is b for a, b in zip(arrays, last[0])))
-
-    def _activations_unchanged(self, frame: Frame) -> bool:
-        """True when the hidden-state array is the very one drawn last (a runner's), the selection and
-        the time cursor are the same, and no forward cell of the selected layer and direction was done
-        or undone in between: with 2+ layers, every other forward step is another layer's cell."""
-        hidden = getattr(frame.trace, "hidden", None)
-        last, self._activations_key = getattr(self, "_activations_key", None), (hidden, frame.position, frame.t,
-                                                                                self.selection, frame.total)
-        if last is None or hidden is None or last[0] is not hidden or last[2:] != (frame.t, self.selection, frame.total):
-            return False
-        lo, hi = sorted((last[1], frame.position))
-        if hi - lo > 256 or not frame.schedule:
-            return False
-        sel = self.selection
-        return not any(cell.phase == "forward" and cell.layer == sel.layer and cell.direction == sel.direction
-                       for cell in frame.schedule[lo:hi])
 
     def is_idle(self) -> bool:
         """Nothing queued, computing, or waiting to be drawn."""
@@ -370,3 +347,10 @@ class MainWindow(QtWidgets.QMainWindow):
             self._settings.setValue("state", self.saveState(LAYOUT_VERSION))
             self._settings.sync()
         super().closeEvent(event)
+
+
+def debugger_window() -> MainWindow:
+    """A debugger window for training iterations when the training view runs on its own."""
+    window = MainWindow(get_preset("char-hello"))
+    window.resize(1400, 900)
+    return window

@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import time
 
@@ -129,9 +128,9 @@ def _case(qapp, name, spec, repeats, play_seconds):
 
 
 def measure(repeats: int = 30, quick: bool = False) -> list[dict]:
-    os.environ.setdefault("RNNVIZ_SETTINGS", "")
-    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from .headless import render_offscreen_without_display
+
+    render_offscreen_without_display()
     from rnnviz.engine.presets import get_preset
     from rnnviz.engine.spec import RNNSpec
 

@@ -11,7 +11,8 @@ from superqt.utils import GeneratorWorker
 
 from rnnviz.engine.presets import get_preset, preset_names
 
-from .panels.common import Heatmap, LogAxis, coloured_title, finite_absmax
+from .jobs import Failed, guarded
+from .panels.common import Heatmap, LogAxis, TimeCanvas, coloured_title, finite_absmax
 from .qt import LINE_COLOURS, QtCore, QtWidgets, pg, set_title, style_plot
 
 OVERLAY_TITLE = "‖dL/dh_t‖ of the top layer"
@@ -35,13 +36,11 @@ def same_input(a, b):
     return b.replace(**{f: getattr(a, f) for f in SAME_INPUT_FIELDS})
 
 
+@guarded
 def _record_both(a, b):
     from rnnviz.engine.record import record
 
-    try:
-        yield ("done", record(a), record(b))
-    except Exception as exc:  # noqa: BLE001 - shown as one line; superqt drops RuntimeErrors
-        yield ("failed", exc)
+    yield record(a), record(b)
 
 
 class CompareView(QtWidgets.QWidget):
@@ -72,7 +71,9 @@ class CompareView(QtWidgets.QWidget):
         slider_row.addWidget(self.t_label)
         slider_row.addWidget(self.slider, 1)
 
-        self.graphics = pg.GraphicsLayoutWidget()
+        # The shared time-axis canvas: one cursor per plot, click-to-seek and the hover read-out.
+        self.canvas = TimeCanvas()
+        self.graphics = self.canvas.graphics
         self.overlay = self.graphics.addPlot(row=0, col=0, colspan=2, axisItems={"left": LogAxis("left")})
         style_plot(self.overlay, OVERLAY_TITLE, "timestep t", "‖dL/dh_t‖ (log scale)")
         self.overlay.setLogMode(y=True)
@@ -86,16 +87,14 @@ class CompareView(QtWidgets.QWidget):
         for i, plot in enumerate(self.heat_plots):
             style_plot(plot, f"{'AB'[i]}: hidden state h_t (batch element 0)", "timestep t", "hidden unit")
             self.heatmaps.append(Heatmap(plot, "h_t value"))
-        self.cursors = []
-        for plot in [self.overlay, *self.heat_plots]:
-            line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#ff8c00", width=3))
-            plot.addItem(line, ignoreBounds=True)
-            self.cursors.append(line)
-        self.graphics.scene().sigMouseClicked.connect(self._clicked)
+        self.canvas.add_time_plot(self.overlay, self._overlay_value)
+        for i, plot in enumerate(self.heat_plots):
+            self.canvas.add_time_plot(plot, lambda x, y, i=i: self._heat_value(i, x, y))
+        self.canvas.seek.connect(self._clicked)
 
         layout = QtWidgets.QVBoxLayout(self)
         layout.addLayout(top)
-        layout.addWidget(self.graphics, 1)
+        layout.addWidget(self.canvas, 1)
         layout.addLayout(slider_row)
         layout.addWidget(self.message)
         self.pair.currentTextChanged.connect(self._pair_chosen)
@@ -139,12 +138,12 @@ class CompareView(QtWidgets.QWidget):
         worker.start()
 
     def _done(self, item) -> None:
-        if item[0] == "failed":
+        if isinstance(item, Failed):
             from rnnviz.errors import user_message
 
-            self.message.setText(user_message(item[1]))
+            self.message.setText(user_message(item.exc))
             return
-        _, ta, tb = item
+        ta, tb = item
         self.traces = (ta, tb)
         T = ta.hidden.shape[2]
         for i, (spec, trace) in enumerate(zip(self.specs, self.traces)):
@@ -173,19 +172,28 @@ class CompareView(QtWidgets.QWidget):
         """Move every plot's cursor to timestep t."""
         with QtCore.QSignalBlocker(self.slider):
             self.slider.setValue(t)
-        for line in self.cursors:
-            line.setValue(t)
+        self.canvas.set_cursor(t)
         self.t_label.setText(f"t = {t}")
 
     def cursor_positions(self) -> list[float]:
-        return [line.value() for line in self.cursors]
+        return self.canvas.cursor_values()
 
-    def _clicked(self, event) -> None:
-        for plot in [self.overlay, *self.heat_plots]:
-            if plot.vb.sceneBoundingRect().contains(event.scenePos()):
-                x = plot.vb.mapSceneToView(event.scenePos()).x()
-                self.set_t(int(np.clip(round(x), self.slider.minimum(), self.slider.maximum())))
-                return
+    def _clicked(self, t: int) -> None:
+        self.set_t(int(np.clip(t, self.slider.minimum(), self.slider.maximum())))
+
+    # -- hover --------------------------------------------------------------------------
+    def _overlay_value(self, x, y):
+        if self.traces[0] is None:
+            return None
+        t = int(np.floor(x + 0.5))
+        values = [trace.grad_norm[-1, 0, t] for trace in self.traces if 0 <= t < trace.grad_norm.shape[-1]]
+        if len(values) != 2:
+            return None
+        return f"‖dL/dh_t‖ at t={t}: A {values[0]:.3g}, B {values[1]:.3g}"
+
+    def _heat_value(self, i: int, x, y):
+        hit = self.heatmaps[i].value(x, y)
+        return None if hit is None else f"{'AB'[i]}: h_t[t={hit[0]}, unit={hit[1]}] = {hit[2]:.4g}"
 
 
 def _name_of(spec) -> str:

@@ -2,6 +2,8 @@
 picker, a red line explaining an invalid combination, and a Code tab with the equivalent PyTorch code."""
 from __future__ import annotations
 
+import dataclasses
+
 from rnnviz.engine import spec as spec_module
 from rnnviz.engine.codegen import pytorch_code
 from rnnviz.engine.presets import DEFAULT_PRESET, get_preset, preset_names
@@ -9,25 +11,18 @@ from rnnviz.engine.spec import RNNSpec, SpecError
 
 from .qt import QtCore, QtGui, QtWidgets
 
-CHOICES = {
-    "kind": spec_module.KINDS, "nonlinearity": spec_module.NONLINEARITIES, "dtype": spec_module.DTYPES,
-    "init": spec_module.INITS, "input_source": spec_module.INPUT_SOURCES, "loss": spec_module.LOSSES,
-}
-INTS = {"input_size": (1, 65536), "hidden_size": (1, 65536), "num_layers": (1, 16), "output_size": (0, 65536),
-        "seq_len": (1, 100000), "batch_size": (1, 65536), "seed": (0, 2**31 - 1)}
-BOOLS = ("bias", "batch_first", "bidirectional")
-LABELS = {"whh_scale": "W_hh spectral radius", "forget_bias": "LSTM forget bias",
-           "init_sigma": "init σ", "output_size": "output_size (head)"}
-ORDER = ("kind", "input_size", "hidden_size", "num_layers", "nonlinearity", "bias", "batch_first", "bidirectional",
-         "dropout", "output_size", "seq_len", "batch_size", "dtype", "device", "seed", "init", "init_sigma",
-         "whh_scale", "forget_bias", "input_source", "text", "loss")
-CELL_ONLY_DEFAULTS = {"num_layers": 1, "bidirectional": False, "batch_first": False, "dropout": 0.0}
+ORDER = tuple(f.name for f in spec_module.FIELDS)
+# Spin boxes need finite bounds where the spec has none, a step and decimals: (low, high, step, decimals).
+# An optional field's lowest value reads as None ("off").
+FLOAT_WIDGETS = {"dropout": (0.0, 0.99, 0.1, 2), "init_sigma": (0.0001, 100.0, 0.05, 4),
+                 "whh_scale": (0.0, 100.0, 0.1, 3), "forget_bias": (-10.0, 10.0, 0.5, 2)}
+INT_WIDGET_MAX = 2**31 - 1  # a QSpinBox holds a C int
+DEFAULTS = {f.name: f.default for f in dataclasses.fields(RNNSpec)}
 
 
 class SpecForm(QtWidgets.QWidget):
-    """Edits an RNNSpec. `spec_changed(spec)` on every valid edit; `build_requested(spec)` on Build."""
+    """Edits an RNNSpec; `build_requested(spec)` on Build."""
 
-    spec_changed = QtCore.Signal(object)
     build_requested = QtCore.Signal(object)
 
     def __init__(self, spec: RNNSpec | None = None, parent=None):
@@ -47,10 +42,10 @@ class SpecForm(QtWidgets.QWidget):
         form.setFieldGrowthPolicy(QtWidgets.QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.addRow("preset", self.preset)
         form.addRow(self.description)
-        for name in ORDER:
-            widget = self._make(name)
-            self.widgets[name] = widget
-            form.addRow(LABELS.get(name, name), widget)
+        for field in spec_module.FIELDS:
+            widget = self._make(field)
+            self.widgets[field.name] = widget
+            form.addRow(field.title, widget)
         self.error = QtWidgets.QLabel()
         self.error.setObjectName("spec_error")
         self.error.setWordWrap(True)
@@ -111,13 +106,14 @@ class SpecForm(QtWidgets.QWidget):
         w.valueChanged.connect(self._edited)
         return w
 
-    def _make(self, name: str) -> QtWidgets.QWidget:
-        if name in CHOICES:
+    def _make(self, field) -> QtWidgets.QWidget:
+        name = field.name
+        if field.choices:
             w = QtWidgets.QComboBox()
-            for choice in CHOICES[name]:
+            for choice in field.choices:
                 w.addItem(choice, choice)
             if name == "loss":
-                for i, choice in enumerate(CHOICES[name]):
+                for i, choice in enumerate(field.choices):
                     w.setItemData(i, spec_module.LOSS_DESCRIPTIONS[choice], QtCore.Qt.ItemDataRole.ToolTipRole)
             w.currentIndexChanged.connect(self._edited)
         elif name == "device":
@@ -125,32 +121,25 @@ class SpecForm(QtWidgets.QWidget):
             w.addItem("cpu", "cpu")
             w.setToolTip("The devices torch finds on this machine")
             w.currentIndexChanged.connect(self._edited)
-        elif name in INTS:
+        elif field.type is int:
             w = QtWidgets.QSpinBox()
-            w.setRange(*INTS[name])
+            w.setRange(int(field.low), int(min(field.high, INT_WIDGET_MAX)))
             w.setKeyboardTracking(False)
             if name == "output_size":
                 w.setSpecialValueText("0 (no head)")
             w.valueChanged.connect(self._edited)
-        elif name in BOOLS:
+        elif field.type is bool:
             w = QtWidgets.QCheckBox()
             w.toggled.connect(self._edited)
-        elif name == "dropout":
-            w = self._number(0.0, 0.99, step=0.1, decimals=2)
-        elif name == "init_sigma":
-            w = self._number(0.0001, 100.0, step=0.05, decimals=4)
-        elif name == "whh_scale":
-            w = self._number(0.0, 100.0, step=0.1, decimals=3)
-            w.setSpecialValueText("off (torch init)")
-            w.setToolTip("Rescale every W_hh to this spectral radius (largest |eigenvalue|); 0 = leave as initialised")
-        elif name == "forget_bias":
-            w = self._number(-10.0, 10.0, step=0.5, decimals=2)
-            w.setSpecialValueText("off (torch init)")
-            w.setToolTip("LSTM only: set the forget gate's slice of b_ih to this value (and b_hh's to 0); "
-                         "1-2 keeps gradients alive over long spans")
+        elif field.type is float:
+            w = self._number(*FLOAT_WIDGETS[name])
+            if field.optional:
+                w.setSpecialValueText("off (torch init)")
         else:  # text
             w = QtWidgets.QLineEdit()
             w.editingFinished.connect(self._edited)
+        if field.help:
+            w.setToolTip(field.help + ("; at its lowest: off (torch init)" if field.optional else ""))
         return w
 
     def set_devices(self, devices: list[tuple[str, str]]) -> None:
@@ -171,9 +160,7 @@ class SpecForm(QtWidgets.QWidget):
             return w.isChecked()
         if isinstance(w, QtWidgets.QLineEdit):
             return w.text()
-        if name == "whh_scale":
-            return None if w.value() == 0 else float(w.value())
-        if name == "forget_bias":
+        if spec_module.FIELDS_BY_NAME[name].optional:
             return None if w.value() == w.minimum() else float(w.value())
         return w.value()
 
@@ -190,24 +177,16 @@ class SpecForm(QtWidgets.QWidget):
                 w.setChecked(bool(value))
             elif isinstance(w, QtWidgets.QLineEdit):
                 w.setText(str(value))
-            elif name == "whh_scale":
-                w.setValue(0.0 if value is None else float(value))
-            elif name == "forget_bias":
+            elif spec_module.FIELDS_BY_NAME[name].optional:
                 w.setValue(w.minimum() if value is None else float(value))
             else:
                 w.setValue(value)
 
     # -- state --------------------------------------------------------------------------
     def values(self) -> dict:
-        values = {name: self._read(name) for name in ORDER}
-        kind = values["kind"]
-        if kind in spec_module.CELL_KINDS:
-            values.update(CELL_ONLY_DEFAULTS)
-        if kind not in ("rnn", "rnn_cell"):
-            values["nonlinearity"] = "tanh"
-        if kind not in ("lstm", "lstm_cell"):
-            values["forget_bias"] = None
-        return values
+        """The fields as the form shows them; a field that does not apply to the kind keeps its default."""
+        kind = self._read("kind")
+        return {f.name: self._read(f.name) if f.applies_to(kind) else DEFAULTS[f.name] for f in spec_module.FIELDS}
 
     def spec(self) -> RNNSpec:
         """The spec the form shows (raises SpecError when the combination is invalid)."""
@@ -233,22 +212,16 @@ class SpecForm(QtWidgets.QWidget):
 
     def _edited(self, *_args) -> None:
         values = self.values()
+        for f in spec_module.FIELDS:
+            if f.kinds:  # greyed out, and back to its default, for a kind it does not apply to
+                applies = f.applies_to(values["kind"])
+                self.widgets[f.name].setEnabled(applies)
+                if not applies:
+                    self._write(f.name, DEFAULTS[f.name])
         cell = values["kind"] in spec_module.CELL_KINDS
-        for name in CELL_ONLY_DEFAULTS:
-            self.widgets[name].setEnabled(not cell)
-            if cell:
-                self._write(name, CELL_ONLY_DEFAULTS[name])
-        rnn = values["kind"] in ("rnn", "rnn_cell")
-        self.widgets["nonlinearity"].setEnabled(rnn)
-        if not rnn:
-            self._write("nonlinearity", "tanh")
         self.widgets["dropout"].setEnabled(not cell and values["num_layers"] > 1)
         self.widgets["text"].setEnabled(values["input_source"] == "text")
         self.widgets["init_sigma"].setEnabled(values["init"] == "normal")
-        lstm = values["kind"] in ("lstm", "lstm_cell")
-        self.widgets["forget_bias"].setEnabled(lstm)
-        if not lstm:
-            self._write("forget_bias", None)
         for w in self.widgets.values():
             w.setStyleSheet("")
         try:
@@ -258,9 +231,8 @@ class SpecForm(QtWidgets.QWidget):
             self.error.setText(message)
             self.error.show()
             self.build_button.setEnabled(False)
-            field = next((n for n in sorted(ORDER, key=len, reverse=True) if message.startswith(n)), None)
-            if field:
-                self.widgets[field].setStyleSheet("border: 2px solid #c00000")
+            if exc.field in self.widgets:
+                self.widgets[exc.field].setStyleSheet("border: 2px solid #c00000")
             self.code.setPlainText(f"# invalid settings: {message}")
             return
         self.error.hide()
@@ -273,7 +245,6 @@ class SpecForm(QtWidgets.QWidget):
         preset = self.preset.currentData()
         self.description.setText(get_preset(preset).description if preset else "custom settings")
         self.code.setPlainText(pytorch_code(spec))
-        self.spec_changed.emit(spec)
 
     def _build(self) -> None:
         try:

@@ -26,30 +26,18 @@ def iteration_spec(config, run, iteration: int) -> RNNSpec | None:
 def _runner_for(run, label: str = ""):
     """A live Runner for nn.RNN/GRU/LSTM (steps compute, weights shown); a replay for the tutorial model.
 
-    `debug_label` tags the runner so the window can tell it from one it built itself.
+    `label` tags the runner so the window can tell it from one it built itself.
     """
     if run.head is not None:
         from rnnviz.engine.runner import Runner
 
         runner = Runner(run.module, run.inputs, head=run.head, loss=run.loss, target=run.target)
     else:
-        from .replay import ReplayRunner
+        from rnnviz.engine.replay import ReplayRunner
 
         runner = ReplayRunner(run.trace(), module=run.module)
-    runner.debug_label = label
+    runner.label = label
     return runner
-
-
-def _open_job(run, spec, label):
-    """Worker-thread job in the Session's protocol: ('built', runner, spec, device), then a Frame."""
-    from .worker import _Failed, make_frame
-
-    try:
-        runner = _runner_for(run, label)
-        yield ("built", runner, spec, "cpu")
-        yield make_frame(runner, "cpu")
-    except Exception as exc:  # noqa: BLE001 - shown in the window's Messages
-        yield _Failed(exc)
 
 
 def open_run(window, run, spec=None, label: str = "") -> None:
@@ -57,33 +45,15 @@ def open_run(window, run, spec=None, label: str = "") -> None:
     session = window.session
     if spec is not None:
         window.form.set_spec(spec)
-    opener = getattr(session, "open_runner", None)
-    if opener is not None:  # the Session's public way, when it has one
-        opener(lambda: _runner_for(run, label), spec)
-    else:
-        session.stop()
-        # Session runs queued jobs in order; a job outside its own list needs a runner to exist,
-        # which the window built at start-up (see make_debugger_window).
-        session._submit(_open_job, run, spec, label)
+    session.open_runner(lambda: _runner_for(run, label), spec)
     if label:
         window.log(f"opened {label}")
         window.setWindowTitle(f"rnnviz — {label}")
 
         def retitle(*_args):
             # Runs after the window's own handler, which titles it by preset.
-            if getattr(window.session.runner, "debug_label", None) == label:
+            if window.session.runner.label == label:
                 window.session.built.disconnect(retitle)
                 window.setWindowTitle(f"rnnviz — {label}")
 
         window.session.built.connect(retitle)
-
-
-def make_debugger_window():
-    """A debugger window for iterations when the training view runs on its own."""
-    from rnnviz.engine.presets import get_preset
-
-    from .app import MainWindow
-
-    window = MainWindow(get_preset("char-hello"))
-    window.resize(1400, 900)
-    return window

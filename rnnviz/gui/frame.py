@@ -9,8 +9,10 @@ class Frame:
     """A snapshot of the runner after `position` cells of `total` are done.
 
     trace: the engine's Trace (numpy arrays; entries not yet computed are NaN).
-    record: the StepRecord (or record dict, for a loaded trace) of the cell just done, or None at 0.
+    record: the engine's StepRecord of the cell just done, or None at 0.
     rows: the tensor table of this step: dicts with name, shape, dtype, device, min, max, mean, norm, nan, inf.
+    sequence: (name, shape, dimension names) of the whole-sequence tensors (input, out, h_n, c_n).
+    version: the runner's change counter when the snapshot was taken: equal versions, equal numbers.
     """
 
     trace: object
@@ -23,6 +25,10 @@ class Frame:
     schedule: list = field(default_factory=list)
     read_only: bool = False
     final: bool = False      # the last frame of its job: shown at once, all panels in one go
+    sequence: list = field(default_factory=list)
+    run_id: int = 0          # the runner's: frames of one run share it
+    version: int = 0
+    recurrent_weights: dict = field(default_factory=dict)   # (layer, direction) -> W_hh as numpy (RNNs)
 
     @property
     def cell(self):
@@ -43,16 +49,7 @@ class Frame:
 
     @property
     def ms(self) -> float:
-        return float(record_get(self.record, "ms", 0.0) or 0.0)
-
-
-def record_get(record, name: str, default=None):
-    """A field of a StepRecord or of a loaded trace's record dict."""
-    if record is None:
-        return default
-    if isinstance(record, dict):
-        return record.get(name, default)
-    return getattr(record, name, default)
+        return 0.0 if self.record is None else float(self.record.ms)
 
 
 @dataclass

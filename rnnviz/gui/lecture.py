@@ -110,7 +110,7 @@ def _thicken(item, width: int | None) -> None:
 
 
 class Presentation(QtCore.QObject):
-    """Presentation mode of one MainWindow (or any QMainWindow with docks)."""
+    """Presentation mode of one MainWindow."""
 
     toggled = QtCore.Signal(bool)
 
@@ -161,7 +161,7 @@ class Presentation(QtCore.QObject):
         w.rnnviz_theme = theme_settings(self.theme)  # this window only (qt.theme_of reads it)
         w.setStyleSheet(stylesheet(self.theme))
         style_plots(w, self.theme, PRESENTATION_POINTS)
-        docks = getattr(w, "docks", {})
+        docks = w.docks
         for name in FOLDED_DOCKS:
             if name in docks:
                 docks[name].hide()
@@ -173,6 +173,6 @@ class Presentation(QtCore.QObject):
     def _keys_on_window(self) -> None:
         """Step by keyboard alone: the Run menu's shortcuts also live on the window itself, so
         they work with the menus, toolbars and docks folded away."""
-        for action in getattr(self.window, "actions_by_key", {}).values():
+        for action in self.window.actions_by_key.values():
             if action not in self.window.actions():
                 self.window.addAction(action)

@@ -86,12 +86,18 @@ def carried_position(position: int, num_forward: int, total: int, new_forward: i
 
 
 def initial_state(trace):
-    """h0, or (h0, c0) for an LSTM, as the trace keeps them ((L*D, B, H) arrays), for the tensor table's
-    H_{t-1} and C_{t-1} at the first step; None when the trace does not keep them."""
+    """(h0, c0) as the tensor table takes them ([layer][direction] -> (B, H); c0 None unless an LSTM),
+    from the trace's own (L*D, B, H) arrays, for H_{t-1} and C_{t-1} at the first step; None when the
+    trace does not keep them."""
     h0, c0 = getattr(trace, "h0", None), getattr(trace, "c0", None)
     if h0 is None:
         return None
-    return h0 if c0 is None else (h0, c0)
+    L, D = trace.hidden.shape[:2]
+
+    def per_layer(state):
+        return None if state is None else state.reshape(L, D, *state.shape[1:])
+
+    return per_layer(h0), per_layer(c0)
 
 
 def part_runner(opened: OpenedModel, path: str | None = None, position_from: tuple | None = None) -> ReplayRunner:
@@ -100,7 +106,8 @@ def part_runner(opened: OpenedModel, path: str | None = None, position_from: tup
     before, or at 0."""
     path = opened.paths[0] if path is None else path
     trace = opened.traces[path]
-    runner = ReplayRunner(trace, h0=initial_state(trace), module=opened.modules.get(path))
+    runner = ReplayRunner(trace, module=opened.modules.get(path))
+    runner.initial_states = initial_state(trace)
     runner.own_model, runner.part_path = opened, path
     if position_from is not None:
         runner.seek(carried_position(*position_from, runner.num_forward, len(runner.schedule)))

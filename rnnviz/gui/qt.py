@@ -1,7 +1,10 @@
-"""One place that imports Qt and configures pyqtgraph (PySide6 first, then pyqtgraph)."""
+"""One place that imports Qt and configures pyqtgraph (PySide6 first, then pyqtgraph), with the two
+pyqtgraph subclasses that patch its behaviour (LogAxis, ClippedTitle) and the styling helpers."""
 from __future__ import annotations
 
 import sys
+
+import numpy as np
 
 import PySide6  # noqa: F401  - must be imported before pyqtgraph picks a binding
 from PySide6 import QtCore, QtGui, QtWidgets  # noqa: F401
@@ -47,6 +50,9 @@ def app() -> QtWidgets.QApplication:
     """The running QApplication, created when there is none."""
     instance = QtWidgets.QApplication.instance()
     if instance is None:
+        from .process import tune_process
+
+        tune_process()
         QtCore.qInstallMessageHandler(_message_handler)
         instance = QtWidgets.QApplication(["rnnviz"])
         instance.setApplicationName("rnnviz")
@@ -54,11 +60,70 @@ def app() -> QtWidgets.QApplication:
     return instance
 
 
-def _clip_title(label) -> None:
-    """A plot title whose minimum width is 0: a long title is clipped instead of widening the plot
-    past its dock (pyqtgraph's LabelItem.updateMin makes the text width the minimum)."""
+# -- pyqtgraph, patched: the two subclasses ---------------------------------------------
+class LogAxis(pg.AxisItem):
+    """An axis whose log mode labels only 1, 2 and 5 x 10^k inside a decade: pyqtgraph's own labels
+    every mantissa 1..9 there, and '0.6 0.7 0.8 0.9 1' run into each other."""
 
-    def update_min(self=label):
+    def __init__(self, orientation: str, decades_once: bool = False, **kw):
+        """decades_once: leave a decade out of the minor level when the major level labels it (else
+        some layouts draw its label twice, bolder)."""
+        super().__init__(orientation, **kw)
+        self.decades_once = decades_once
+
+    def logTickValues(self, minVal, maxVal, size, stdTicks):  # noqa: N802, N803 - pyqtgraph API
+        ticks = super().logTickValues(minVal, maxVal, size, stdTicks)
+        keep = np.log10([1.0, 2.0, 5.0])
+        major = [v for spacing, values in ticks if spacing is not None for v in values] if self.decades_once else []
+        out = []
+        for spacing, values in ticks:
+            if spacing is None:  # the minor level: mantissas 1..9 of each decade
+                values = [v for v in values if np.isclose(v - np.floor(v + 1e-9), keep, atol=1e-6).any()
+                          and not (major and np.isclose(v, major, atol=1e-6).any())]
+            out.append((spacing, values))
+        return out
+
+    SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+    def logTickStrings(self, values, scale, spacing):  # noqa: N802 - pyqtgraph API
+        """Across many decades every decade reads 10ᵏ (not '0.0001' next to '10⁻⁶'); within a few,
+        plain numbers (0.2, 0.5, 1, 2)."""
+        low, high = self.range
+        if high - low < 3.5:
+            return [f"{10 ** v * scale:g}" for v in values]
+        out = []
+        for v in values:
+            k = int(round(v))
+            out.append(("1" if k == 0 else "10" if k == 1 else "10" + str(k).translate(self.SUPERSCRIPT))
+                       if abs(v - k) < 1e-6 else f"{10 ** v * scale:.0g}")
+        return out
+
+
+class ClippedTitle(pg.LabelItem):
+    """A plot title whose minimum width is 0: a long title is clipped instead of widening the plot
+    past its dock (pyqtgraph's LabelItem.updateMin makes the text width the minimum). `set_words`
+    changes only the words, without re-laying out the plot. A PlotItem's own title label becomes
+    one with `adopt` (PlotItem makes its label itself)."""
+
+    _quiet = False
+
+    @classmethod
+    def adopt(cls, plot: pg.PlotItem) -> "ClippedTitle":
+        """The plot's title label, replaced by a ClippedTitle the first time (PlotItem makes a plain one)."""
+        label = plot.titleLabel
+        if isinstance(label, cls):
+            return label
+        title = cls("", size="11pt", parent=plot)
+        title.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Fixed)
+        plot.layout.removeItem(label)
+        label.setParentItem(None)
+        if label.scene() is not None:
+            label.scene().removeItem(label)
+        plot.layout.addItem(title, 0, 1)
+        plot.titleLabel = title
+        return title
+
+    def updateMin(self) -> None:  # noqa: N802 - pyqtgraph API
         height = self.itemRect().height()
         self.setMinimumWidth(0)
         self.setMinimumHeight(height)
@@ -66,12 +131,21 @@ def _clip_title(label) -> None:
                           QtCore.Qt.SizeHint.MaximumSize: (-1, -1), QtCore.Qt.SizeHint.MinimumDescent: (0, 0)}
         self.updateGeometry()
 
-    label.updateMin = update_min
-    label.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Fixed)
+    def updateGeometry(self) -> None:  # noqa: N802 - Qt API
+        if not self._quiet:
+            super().updateGeometry()
 
-
-def _no_relayout() -> None:
-    """Stands in for LabelItem.updateGeometry while set_title changes only a title's words."""
+    def set_words(self, text: str, **style) -> None:
+        """New text in the same row (e.g. the histogram's "t=5"), without setText's row re-sizing and
+        geometry updates that re-lay out the whole plot every step; a change of height still does."""
+        height = self.itemRect().height()
+        self._quiet = True
+        try:
+            self.setText(text, **style)
+        finally:
+            self._quiet = False
+        if self.itemRect().height() != height:
+            self.updateGeometry()
 
 
 def set_title(plot: pg.PlotItem, text: str, size: str = TITLE_SIZE) -> None:
@@ -84,21 +158,10 @@ def set_title(plot: pg.PlotItem, text: str, size: str = TITLE_SIZE) -> None:
         return  # setTitle re-lays out the HTML: skip when nothing changed
     plot._rnnviz_title = (text, size, color)
     label = plot.titleLabel
-    if last is not None and last[1:] == (size, color) and label.isVisible() and hasattr(label, "_rnnviz_clipped"):
-        # Only the words changed (e.g. the histogram's "t=5"): new text in the same row, without
-        # setTitle's row re-sizing and geometry updates that re-lay out the whole plot every step.
-        height = label.itemRect().height()
-        label.updateGeometry = _no_relayout
-        try:
-            label.setText(text, size=size, **({"color": color} if color else {}))
-        finally:
-            del label.updateGeometry
-        if label.itemRect().height() != height:
-            label.updateGeometry()
+    if last is not None and last[1:] == (size, color) and label.isVisible() and isinstance(label, ClippedTitle):
+        label.set_words(text, size=size, **({"color": color} if color else {}))
         return
-    if not hasattr(plot.titleLabel, "_rnnviz_clipped"):
-        _clip_title(plot.titleLabel)
-        plot.titleLabel._rnnviz_clipped = True
+    ClippedTitle.adopt(plot)
     plot.setTitle(text, size=size, **({"color": color} if color else {}))
 
 

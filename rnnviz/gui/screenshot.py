@@ -1,7 +1,6 @@
 """`rnnviz screenshot`: render the real main window offscreen at a point of the schedule and save it."""
 from __future__ import annotations
 
-import os
 import sys
 import time
 
@@ -47,15 +46,15 @@ def wait_idle(window, timeout: float = 120.0) -> None:
 
 def render(preset: str, output, size=(1600, 1000), at: str = "end", view: str = "debugger"):
     """Build `preset` in a real MainWindow, advance to `at`, save the window to `output` (PNG)."""
-    os.environ.setdefault("RNNVIZ_SETTINGS", "")
     if view != "debugger":  # issue #4's views: training, presentation, spectral, compare
         from .view_screenshots import VIEWS, render_view
 
         if view not in VIEWS:
             raise ValueError(f"--view must be debugger or one of {', '.join(VIEWS)}, got {view!r}")
         return render_view(view, output, preset=None if preset == "seed-rnn" else preset, size=size)  # the CLI default
-    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from .headless import render_offscreen_without_display
+
+    render_offscreen_without_display()
     from rnnviz.engine.presets import get_preset
 
     from .app import MainWindow

@@ -1,7 +1,6 @@
 """Regenerate the README's screenshots: `python -m rnnviz.gui.screenshots assets` (`make screenshots`)."""
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -19,21 +18,19 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     folder = Path(argv[0] if argv else "assets")
     folder.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("RNNVIZ_SETTINGS", "")
-    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from .headless import render_offscreen_without_display
+
+    render_offscreen_without_display()
     from .screenshot import render
 
     for name, preset, at, caption in SHOTS:
         render(preset, folder / name, (1600, 1000), at)
         print(f"wrote {folder / name}: {caption}")
-    from .own_model_shot import render_own_model  # issue 7: the window on a user's own model
+    from .own_model_shot import render_own_model  # the window on a user's own model
 
     print(f"wrote {render_own_model(folder / 'own-model.png')}: examples/seq2seq_factory.py, its decoder part")
-    try:  # issue #4's views (training, presentation, spectral, compare), when present
-        from .view_screenshots import save_all
-    except ImportError:
-        return 0
+    from .view_screenshots import save_all  # the training, presentation, spectral and compare views
+
     for path in save_all(folder):
         print(f"wrote {path}")
     return 0

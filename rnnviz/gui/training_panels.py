@@ -1,31 +1,18 @@
 """The live plots of the training view, fed a TrainingHistory (numpy in, no computing here).
 
 Each plot item is created once and given new arrays with setData/setImage, as pyqtgraph's
-own examples do; the view calls `update(history)` at most once per display frame.
+own examples do; the view calls `show_history(history)` at most once per display frame.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .panels.common import LogAxis
-from .qt import LINE_COLOURS, QtCore, QtGui, QtWidgets, pg, style_plot
+from .panels.common import TimeCanvas
+from .qt import LINE_COLOURS, QtCore, QtGui, QtWidgets, pg
 
 # Above this many iterations the |dL/dh_t| image shows every k-th row: the panel is a few
 # hundred pixels wide, and setImage on 10^5 rows per frame would stall the window.
 IMAGE_MAX_ROWS = 2000
-
-
-def _log_plot(title: str, left: str) -> pg.PlotWidget:
-    # LogAxis: labels 1, 2, 5 per decade (pyqtgraph's own reads "0.1 0.09 0.08 ..." on top of each other)
-    widget = pg.PlotWidget(axisItems={"left": LogAxis("left")})
-    style_plot(widget.getPlotItem(), title, "iteration", left)
-    widget.setLogMode(y=True)
-    widget.showGrid(x=True, y=True, alpha=0.25)
-    widget.getPlotItem().setDownsampling(mode="peak")
-    widget.getPlotItem().setClipToView(True)
-    widget.addLegend(offset=(-10, 10))
-    widget.getAxis("left").enableAutoSIPrefix(False)  # "(x0.001)" on a log axis only confuses
-    return widget
 
 
 def _positive(values: np.ndarray) -> np.ndarray:
@@ -33,22 +20,22 @@ def _positive(values: np.ndarray) -> np.ndarray:
     return np.maximum(np.asarray(values, dtype=float), 1e-12)
 
 
-class TrainingPanels(QtWidgets.QWidget):
+class TrainingPanels(TimeCanvas):
     """Loss, gradient norm (before/after clip, clipped steps marked), per-parameter gradient
-    norms, the iteration x t image of |dL/dh_t|, and the live text sample."""
+    norms, the iteration x t image of |dL/dh_t|, and the live text sample. The x axis of every
+    plot is the iteration: the shared canvas gives them one cursor, click-to-pick and a hover read-out."""
 
     iteration_clicked = QtCore.Signal(int)
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.loss_plot = _log_plot("Loss", "NLL per character")
+        self.history = None
+        self.loss_plot = self._log_plot(0, 0, "Loss", "NLL per character")
         self.loss_curve = self.loss_plot.plot(pen=pg.mkPen(LINE_COLOURS[0], width=1), name="per iteration")
         self.epoch_curve = self.loss_plot.plot(pen=pg.mkPen(LINE_COLOURS[1], width=2), symbol="o", symbolSize=5,
                                                symbolBrush=LINE_COLOURS[1], name="per epoch (mean)")
-        self.cursor = pg.InfiniteLine(angle=90, pen=pg.mkPen("#888", style=QtCore.Qt.PenStyle.DashLine))
-        self.loss_plot.addItem(self.cursor)
 
-        self.norm_plot = _log_plot("Gradient norm (all parameters)", "‖g‖₂")
+        self.norm_plot = self._log_plot(0, 1, "Gradient norm (all parameters)", "‖g‖₂")
         self.before_curve = self.norm_plot.plot(pen=pg.mkPen(LINE_COLOURS[0], width=2), name="before clipping")
         self.after_curve = self.norm_plot.plot(pen=pg.mkPen(LINE_COLOURS[2], width=2), name="after clipping")
         self.clipped_points = pg.ScatterPlotItem(size=8, symbol="x", pen=pg.mkPen("#d62728", width=2),
@@ -58,17 +45,17 @@ class TrainingPanels(QtWidgets.QWidget):
         self.clip_line.setVisible(False)
         self.norm_plot.addItem(self.clip_line)
 
-        self.param_plot = _log_plot("Gradient norm per parameter", "‖dL/dθ‖₂")
+        self.param_plot = self._log_plot(1, 0, "Gradient norm per parameter", "‖dL/dθ‖₂")
         self.param_curves: dict[str, pg.PlotDataItem] = {}
 
-        self.image_plot = pg.PlotWidget()
-        style_plot(self.image_plot.getPlotItem(), "log₁₀ |dL/dh_t| per iteration", "iteration", "timestep t")
+        self.image_plot = self.add_plot(1, 1, "log₁₀ |dL/dh_t| per iteration", "iteration", "timestep t")
+        self.image_plot.enableAutoRange()
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setColorMap(pg.colormap.get("viridis"))
         self.image_plot.addItem(self.image)
         self.colorbar = pg.ColorBarItem(values=(-3, 0), colorMap=pg.colormap.get("viridis"), interactive=False,
                                         label="log₁₀ |dL/dh_t|")
-        self.colorbar.setImageItem(self.image, insert_in=self.image_plot.getPlotItem())
+        self.colorbar.setImageItem(self.image, insert_in=self.image_plot)
         self.image_data = np.zeros((0, 0))  # (N, T): what the image shows, rows = iterations
         self.image_plot.setToolTip("Row t, column k: |dL/dh_t| in iteration k. In the tutorial model the last h_t "
                                    "feeds no output (i2o reads H_{t-1}), so its row is at the bottom colour.")
@@ -80,25 +67,52 @@ class TrainingPanels(QtWidgets.QWidget):
         self.sample_label.setFont(font)
         self.sample_label.setWordWrap(True)
         self.sample_label.setMaximumHeight(90)  # a long sample must not squeeze the plots
+        self.layout().addWidget(self.sample_label)
+        # Two equal columns, as when each plot was a widget of its own in a grid.
+        for plot in (self.loss_plot, self.norm_plot, self.param_plot, self.image_plot):
+            plot.setPreferredWidth(100)
+        for column in (0, 1):
+            self.graphics.ci.layout.setColumnStretchFactor(column, 1)
 
-        grid = QtWidgets.QGridLayout(self)
-        grid.setContentsMargins(0, 0, 0, 0)
-        grid.addWidget(self.loss_plot, 0, 0)
-        grid.addWidget(self.norm_plot, 0, 1)
-        grid.addWidget(self.param_plot, 1, 0)
-        grid.addWidget(self.image_plot, 1, 1)
-        grid.addWidget(self.sample_label, 2, 0, 1, 2)
-        for plot in (self.loss_plot, self.norm_plot, self.param_plot):
-            plot.scene().sigMouseClicked.connect(lambda ev, p=plot: self._clicked(p, ev))
-        self.image_plot.scene().sigMouseClicked.connect(lambda ev: self._clicked(self.image_plot, ev))
+        self.add_time_plot(self.loss_plot, lambda x, y: self._series_value(x, "loss", lambda h: h.losses))
+        self.add_time_plot(self.norm_plot, lambda x, y: self._series_value(x, "‖g‖₂ before clipping", lambda h: h.grad_norms))
+        self.add_time_plot(self.param_plot, self._param_value)
+        self.add_time_plot(self.image_plot, self._image_value)
+        self.seek.connect(lambda iteration: self.iteration_clicked.emit(max(0, iteration)))
 
-    def _clicked(self, plot: pg.PlotWidget, event) -> None:
-        """A click picks the iteration under the mouse (to open it in the debugger)."""
-        point = plot.getPlotItem().vb.mapSceneToView(event.scenePos())
-        self.iteration_clicked.emit(max(0, int(round(point.x()))))
+    def _log_plot(self, row: int, col: int, title: str, left: str) -> pg.PlotItem:
+        # LogAxis: labels 1, 2, 5 per decade (pyqtgraph's own reads "0.1 0.09 0.08 ..." on top of each other)
+        plot = self.add_plot(row, col, title, "iteration", left, log_y=True, decades_once=True)
+        plot.enableAutoRange()
+        plot.setLogMode(y=True)
+        plot.showGrid(x=True, y=True, alpha=0.25)
+        plot.setDownsampling(mode="peak")
+        plot.setClipToView(True)
+        plot.addLegend(offset=(-10, 10))
+        plot.getAxis("left").enableAutoSIPrefix(False)  # "(x0.001)" on a log axis only confuses
+        return plot
 
-    def set_cursor(self, iteration: int) -> None:
-        self.cursor.setValue(iteration)
+    # -- hover --------------------------------------------------------------------------
+    def _iteration(self, x) -> int | None:
+        i = int(np.floor(x + 0.5))
+        return i if self.history is not None and 0 <= i < len(self.history) else None
+
+    def _series_value(self, x, label: str, column_of):
+        i = self._iteration(x)
+        return None if i is None else f"iteration {i}: {label} {column_of(self.history)[i]:.4g}"
+
+    def _param_value(self, x, y):
+        i = self._iteration(x)
+        if i is None:
+            return None
+        row = self.history.param_grad_norm_matrix()[i]
+        return f"iteration {i}: " + ", ".join(f"{n} {v:.3g}" for n, v in zip(self.history.param_names, row))
+
+    def _image_value(self, x, y):
+        i, t = self._iteration(x), int(np.floor(y + 0.5))
+        if i is None or not 0 <= t < self.image_data.shape[1]:
+            return None
+        return f"iteration {i}, t={t}: |dL/dh_t| = {self.image_data[i, t]:.3g}"
 
     def clear(self) -> None:
         for item in (self.loss_curve, self.epoch_curve, self.before_curve, self.after_curve):
@@ -107,12 +121,13 @@ class TrainingPanels(QtWidgets.QWidget):
         for curve in self.param_curves.values():
             self.param_plot.removeItem(curve)
         self.param_curves.clear()
-        self.param_plot.getPlotItem().legend.clear()
+        self.param_plot.legend.clear()
         self.image.clear()
         self.image_data = np.zeros((0, 0))
         self.sample_label.setText("Sample: (train to see the model write)")
 
-    def update(self, history, clip: float | None = None) -> None:  # noqa: A003 - Qt-style name
+    def show_history(self, history, clip: float | None = None) -> None:
+        self.history = history
         n = len(history)
         if n == 0:
             return

@@ -11,27 +11,20 @@ import time
 
 from superqt.utils import GeneratorWorker
 
-from rnnviz.engine.training import MODEL_KINDS, TextFileError, TrainConfig, Trainer, iteration_run, load_text
+from rnnviz.engine.train_config import TRAIN_FIELDS, TrainConfig, TrainConfigError
+from rnnviz.engine.training import TextFileError, Trainer, iteration_run, load_text
 from rnnviz.engine.training_history import TrainingHistory
 
+from .jobs import Failed, guarded
 from .qt import QtCore, QtWidgets
 from .training_panels import TrainingPanels
 
 REDRAW_MS = 33  # the panels redraw at most ~30 times a second, however fast training yields
 
 
-class _Failed:
-    """An exception from the training generator (superqt drops RuntimeErrors raised there)."""
-
-    def __init__(self, exc: BaseException):
-        self.exc = exc
-
-
-def _guarded(trainer):
-    try:
-        yield from trainer.iterations()
-    except Exception as exc:  # noqa: BLE001 - shown to the user as one line
-        yield _Failed(exc)
+@guarded
+def _iterations(trainer):
+    yield from trainer.iterations()
 
 
 def _format_eta(seconds: float) -> str:
@@ -48,22 +41,24 @@ class TrainingSettings(QtWidgets.QWidget):
         self.model = QtWidgets.QComboBox()
         labels = {"tutorial": "tutorial (i2h / i2o)", "rnn": "nn.RNN + Linear", "gru": "nn.GRU + Linear",
                   "lstm": "nn.LSTM + Linear"}
-        for kind in MODEL_KINDS:
+        rules = {f.name: f for f in TRAIN_FIELDS}
+        for kind in rules["model"].choices:
             self.model.addItem(labels[kind], kind)
         self.text = QtWidgets.QPlainTextEdit()
         self.text.setMaximumHeight(90)
         self.load_button = QtWidgets.QPushButton("Load .txt…")
         self.load_button.clicked.connect(self._load_file)
         self.optimizer = QtWidgets.QComboBox()
-        self.optimizer.addItems(["sgd", "adam"])
+        self.optimizer.addItems(list(rules["optimizer"].choices))
         self.lr = QtWidgets.QDoubleSpinBox(decimals=4, minimum=0.0, maximum=10.0, singleStep=0.01)
         self.lr.setSpecialValueText("default")
-        self.epochs = QtWidgets.QSpinBox(minimum=1, maximum=100000)
-        self.seq_length = QtWidgets.QSpinBox(minimum=1, maximum=10000)
-        self.hidden = QtWidgets.QSpinBox(minimum=1, maximum=4096)
+        # Lower bounds from the settings' table; the upper ones are what a form sensibly offers.
+        self.epochs = QtWidgets.QSpinBox(minimum=rules["epochs"].low, maximum=100000)
+        self.seq_length = QtWidgets.QSpinBox(minimum=rules["seq_length"].low, maximum=10000)
+        self.hidden = QtWidgets.QSpinBox(minimum=rules["hidden_size"].low, maximum=4096)
         self.clip_on = QtWidgets.QCheckBox("clip gradient norm to")
         self.clip = QtWidgets.QDoubleSpinBox(decimals=3, minimum=0.001, maximum=1e6, value=1.0)
-        self.seed = QtWidgets.QSpinBox(minimum=0, maximum=2**31 - 1)
+        self.seed = QtWidgets.QSpinBox(minimum=rules["seed"].low, maximum=2**31 - 1)
         self.prefix = QtWidgets.QLineEdit()
         self.prefix.setToolTip("The sample is the model's greedy continuation of this prefix")
         self.error = QtWidgets.QLabel()
@@ -84,7 +79,22 @@ class TrainingSettings(QtWidgets.QWidget):
         form.addRow("Seed", self.seed)
         form.addRow("Sample prefix", self.prefix)
         form.addRow(self.error)
+        self.widgets = {"model": self.model, "text": self.text, "optimizer": self.optimizer, "lr": self.lr,
+                        "epochs": self.epochs, "seq_length": self.seq_length, "hidden_size": self.hidden,
+                        "clip": self.clip, "seed": self.seed, "sample_prefix": self.prefix}
         self.set_config(config)
+
+    def show_error(self, exc: ValueError) -> None:
+        """The one-line reason, and a red frame on the setting it names (TrainConfigError.field)."""
+        self.error.setText(str(exc))
+        for name, widget in self.widgets.items():
+            bad = isinstance(exc, TrainConfigError) and exc.field == name
+            widget.setStyleSheet("border: 2px solid #c00000" if bad else "")
+
+    def clear_error(self) -> None:
+        self.error.clear()
+        for widget in self.widgets.values():
+            widget.setStyleSheet("")
 
     def set_config(self, config: TrainConfig) -> None:
         self.model.setCurrentIndex(self.model.findData(config.model))
@@ -101,7 +111,7 @@ class TrainingSettings(QtWidgets.QWidget):
         self.prefix.setText(config.sample_prefix)
 
     def config(self) -> TrainConfig:
-        """The form as a TrainConfig; ValueError with one line when a value is wrong."""
+        """The form as a TrainConfig; TrainConfigError (naming the field) when a value is wrong."""
         return TrainConfig(
             model=self.model.currentData(), text=self.text.toPlainText(), hidden_size=self.hidden.value(),
             seq_length=self.seq_length.value(), epochs=self.epochs.value(), lr=self.lr.value() or None,
@@ -126,14 +136,16 @@ class TrainingSettings(QtWidgets.QWidget):
 
 class TrainingView(QtWidgets.QWidget):
     """Settings on the left, controls on top, live panels. `main_window` (optional) is the
-    debugger that 'Open in debugger' uses; without one, the view opens its own."""
+    debugger that 'Open in debugger' uses; without one, the view opens its own from
+    `debugger_factory` (app.debugger_window: passed in, since the window's module imports this one)."""
 
     finished = QtCore.Signal()
 
-    def __init__(self, config: TrainConfig | None = None, main_window=None, parent=None):
+    def __init__(self, config: TrainConfig | None = None, main_window=None, parent=None, debugger_factory=None):
         super().__init__(parent)
         self.setWindowTitle("rnnviz — training")
         self.main_window = main_window
+        self.debugger_factory = debugger_factory
         self.debugger = None
         self.trainer: Trainer | None = None
         self.history: TrainingHistory | None = None
@@ -202,10 +214,10 @@ class TrainingView(QtWidgets.QWidget):
         try:
             config = self.settings.config()
         except ValueError as exc:
-            self.settings.error.setText(str(exc))
+            self.settings.show_error(exc)
             return
         self.stop()
-        self.settings.error.clear()
+        self.settings.clear_error()
         self.trainer = Trainer(config)
         self.history = TrainingHistory(config, self.trainer.vocab,
                                        [n for n, _ in self.trainer.model.named_parameters()])
@@ -213,7 +225,7 @@ class TrainingView(QtWidgets.QWidget):
         self.progress.setRange(0, config.total_iterations)
         self.progress.setValue(0)
         self.eta.setText("starting…")
-        worker = GeneratorWorker(_guarded, self.trainer)
+        worker = GeneratorWorker(_iterations, self.trainer)
         # Connect before start; tag with the worker so a replaced run's late signals are ignored.
         worker.yielded.connect(lambda item, w=worker: self._on_record(item, w))
         worker.finished.connect(lambda w=worker: self._on_finished(w))
@@ -260,7 +272,7 @@ class TrainingView(QtWidgets.QWidget):
     def _on_record(self, item, worker=None) -> None:
         if worker is not self.worker:
             return
-        if isinstance(item, _Failed):
+        if isinstance(item, Failed):
             from rnnviz.errors import user_message
 
             self.settings.error.setText(user_message(item.exc))
@@ -287,7 +299,7 @@ class TrainingView(QtWidgets.QWidget):
             return
         self._dirty = False
         last = self.history.records[-1]
-        self.panels.update(self.history, self.history.config.clip)
+        self.panels.show_history(self.history, self.history.config.clip)
         self.progress.setValue(last.iteration + 1)
         if self.worker is not None and not self.pause_button.isChecked():
             self.eta.setText(f"epoch {last.epoch}/{self.history.config.epochs}  loss {last.loss:.4f}  "
@@ -331,7 +343,7 @@ class TrainingView(QtWidgets.QWidget):
     # -- the debugger ---------------------------------------------------------------------
     def open_iteration(self, iteration: int):
         """Open `iteration`'s weights and batch in the step-through debugger; returns the window."""
-        from .debug_open import iteration_spec, make_debugger_window, open_run
+        from .debug_open import iteration_spec, open_run
 
         if self.history is None or not 0 <= iteration < len(self.history):
             self.settings.error.setText(f"no iteration {iteration} yet")
@@ -343,8 +355,11 @@ class TrainingView(QtWidgets.QWidget):
             return None
         window = self.main_window
         if window is None:
+            if self.debugger_factory is None:
+                self.settings.error.setText("no debugger window to open the iteration in")
+                return None
             if self.debugger is None:
-                self.debugger = make_debugger_window()
+                self.debugger = self.debugger_factory()
             window = self.debugger
         window.show()
         window.raise_()

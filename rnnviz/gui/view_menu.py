@@ -60,7 +60,7 @@ class ViewExtras(QtCore.QObject):
 
     def _presentation_layout(self) -> None:
         """The plots get the room: lesson on the right, Shapes short, activations and gradients tall."""
-        w, docks = self.window, getattr(self.window, "docks", {})
+        w, docks = self.window, self.window.docks
         width = max(360, int(w.width() * 0.22))
         # With no central widget the left and right areas split the window: size both sides.
         others = [d for d in docks.values() if d.isVisible() and w.dockWidgetArea(d) != w.dockWidgetArea(self.lessons_dock)]
@@ -96,11 +96,11 @@ class ViewExtras(QtCore.QObject):
         from .panels.spectral import SpectralWindow
 
         if self.spectral is None:
-            self.spectral = SpectralWindow(self.window)
+            self.spectral = SpectralWindow(self.window.session)
             self.spectral.resize(1200, 700)
         self.spectral.show()
         self.spectral.raise_()
-        self.spectral.refresh()
+        self.spectral.show_frame(self.window.session.frame)
         return self.spectral
 
     def show_compare(self):

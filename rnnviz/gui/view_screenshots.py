@@ -5,7 +5,6 @@ rnnviz/gui/screenshots.py call; `save_all(folder)` writes every one into assets/
 """
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -104,7 +103,7 @@ def render_spectral(output, size=(1400, 800), preset: str = "vanishing-tanh") ->
         _wait(window.session.is_idle)
         spectral_window = window.view_extras.show_spectral()
         spectral_window.resize(*size)
-        spectral_window.refresh()
+        spectral_window.show_frame(window.session.frame)
         try:
             return _save(spectral_window, output)
         finally:
@@ -132,9 +131,9 @@ def render_compare(output, size=(1600, 1000), pair: str = "RNN vs LSTM") -> Path
 
 def render_view(view: str, output, preset: str | None = None, size=None) -> Path:
     """One of VIEWS to `output` (PNG). `preset` picks the spectral view's preset."""
-    os.environ.setdefault("RNNVIZ_SETTINGS", "")
-    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from .headless import render_offscreen_without_display
+
+    render_offscreen_without_display()
     from .qt import app
 
     app()

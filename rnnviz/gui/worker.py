@@ -7,19 +7,20 @@ frame (a QTimer), so the event loop never stalls. Stop sets an event the loop ch
 """
 from __future__ import annotations
 
-import gc
-import os
-import sys
 import threading
 import time
 from collections import deque
 
 from superqt.utils import GeneratorWorker
 
-from .frame import Frame
+from rnnviz.engine.replay import ReplayRunner
+from rnnviz.engine.step_table import recurrent_weight, sequence_tensors, step_table
+from rnnviz.engine.threads import limit_torch_threads
+
+from .frame import Frame, Selection
+from .jobs import Built, DevicesFound, Failed, Playing, guarded
+from .process import settle_garbage
 from .qt import QtCore
-from .replay import ReplayRunner
-from .tensors import step_tensors
 
 FRAME_INTERVAL = 1 / 30     # seconds between frames a long run hands over
 # With a window attached (wait_for_draw), a run to end hands over a frame at most this often and
@@ -28,63 +29,10 @@ FRAME_INTERVAL = 1 / 30     # seconds between frames a long run hands over
 DRAWN_FRAME_INTERVAL = 1 / 10
 DRAW_WAIT_LIMIT = 0.25      # never wait longer than this for a window that is not drawing
 APPLY_INTERVAL_MS = 16      # at most one frame applied per display frame
-# The GUI thread paints in C++ but calls back into Python for every pyqtgraph item (paint,
-# boundingRect): hundreds of GIL acquisitions per frame, each waiting up to the switch interval while
-# the worker runs Python. At CPython's default 5 ms (or even 0.5 ms) a 20 ms paint took 150-200 ms.
-SWITCH_INTERVAL = 0.00005
-# A runner holds thousands of Python objects (per-cell states, records, autograd nodes); a full
-# (generation 2) garbage collection walks them all with the GIL held: 100-160 ms with nothing
-# painted, measured at (T,B,I,H,L)=(1000,8,64,512,2). So: after each build, collect once and freeze
-# what survives (never scanned again), and collect the older generations rarely.
-GC_THRESHOLDS = (10000, 50, 1000)
-
-
-def settle_garbage() -> None:
-    """Collect once (after a build: a pause the user expects), then freeze the survivors."""
-    gc.unfreeze()
-    gc.collect()
-    gc.freeze()
-
-
-class _Failed:
-    """Yielded by a job that raised: superqt drops RuntimeErrors (e.g. CUDA OOM) from generators."""
-
-    def __init__(self, exc: BaseException):
-        self.exc = exc
-
-
-def _guarded(job):
-    """Wrap a job generator so any exception is yielded as _Failed instead of raised."""
-    def wrapped(self, *args):
-        try:
-            yield from job(self, *args)
-        except Exception as exc:  # noqa: BLE001 - every torch error becomes a message
-            yield _Failed(exc)
-    wrapped.__name__ = job.__name__
-    return wrapped
-
-
-def torch_threads() -> None:
-    """One intra-op thread (RNNVIZ_TORCH_THREADS overrides): a cell is a few small matmuls, and on a
-    small machine torch's spinning OpenMP threads starve the GUI thread (measured on 2 cores: forward
-    cell 0.6 ms with 1 thread, 3.9 ms with 2, and event-loop stalls of 200-300 ms)."""
-    import torch
-
-    torch.set_num_threads(int(os.environ.get("RNNVIZ_TORCH_THREADS", "1")))
-
-
 def make_runner(spec):
-    """The engine's step runner for `spec` (the replay of record() while the runner is unavailable)."""
-    try:
-        from rnnviz.engine.runner import Runner
-    except ImportError:
-        from rnnviz.engine.build import build
-        from rnnviz.engine.record import record_module
+    """The engine's step runner for `spec` (worker thread: builds the module)."""
+    from rnnviz.engine.runner import Runner
 
-        built = build(spec)
-        trace = record_module(built.module, built.inputs, built.h0, loss=spec.loss, head=built.head,
-                              target=built.target, spec=spec)
-        return ReplayRunner(trace, h0=built.h0, module=built.module)
     return Runner.from_spec(spec)
 
 
@@ -98,39 +46,37 @@ def make_frame(runner, device: str, read_only: bool = False) -> Frame:
     """Snapshot the runner (worker thread): the trace so far, the last record and its tensor table."""
     trace = runner.snapshot()
     position = runner.position
-    record = None
-    if position:
-        records = getattr(runner, "records", None)
-        if isinstance(runner, ReplayRunner):
-            record = runner.record_at(position - 1)
-        elif records:
-            record = records[position - 1]
-    schedule = runner.schedule
-    cell = schedule[position - 1] if position else None
-    rows = step_tensors(trace, cell, record, getattr(runner, "module", None), getattr(runner, "h0", None))
-    return Frame(trace=trace, position=position, total=len(schedule), num_forward=runner.num_forward,
-                 record=record, device=device, rows=rows, schedule=schedule, read_only=read_only)
+    record = runner.record_at(position - 1) if position else None
+    rows = step_table(trace, record, runner.module, runner.initial_states)
+    weights = {}
+    if trace.kind == "rnn":  # the spectral view's W_hh (views of the module's tensors, no copy on CPU)
+        weights = {(l, d): recurrent_weight(runner.module, l, d, trace.is_cell)
+                   for l in range(trace.num_layers) for d in range(trace.num_directions)}
+    return Frame(trace=trace, position=position, total=len(runner.schedule), num_forward=runner.num_forward,
+                 record=record, device=device, rows=rows, schedule=runner.schedule, read_only=read_only,
+                 sequence=sequence_tensors(trace), run_id=runner.run_id, version=runner.version,
+                 recurrent_weights={k: w for k, w in weights.items() if w is not None})
 
 
 class Session(QtCore.QObject):
     frame_ready = QtCore.Signal(object)     # Frame: apply to the panels
+    selection_changed = QtCore.Signal(object)  # Selection: which layer, direction and batch element to show
     error = QtCore.Signal(str)              # one readable line
     built = QtCore.Signal(object)           # the spec now running
     devices_found = QtCore.Signal(list)     # [(device, label)] once torch is loaded
-    busy_changed = QtCore.Signal(bool)
     playing_changed = QtCore.Signal(bool)
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        # torch releases the GIL in every op, and the GUI thread takes it back once per Python
-        # callback: a short switch interval keeps either from waiting long for the other.
-        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
-        gc.set_threshold(*GC_THRESHOLDS)
         self.runner = None
         self.spec = None
         self.device = "cpu"
         self.read_only = False
         self.frame: Frame | None = None     # the frame last applied
+        self.selection = Selection()        # what every view shows: set it with select()
+        # Held by the worker while it steps and by the GUI while it reads a frame's arrays (views of
+        # the runner's own during runs): the GUI never reads an array the worker is writing.
+        self.arrays = threading.Lock()
         self.speed = 10.0                   # play: cells per second
         self._queue: deque = deque()
         self._worker: GeneratorWorker | None = None
@@ -147,6 +93,14 @@ class Session(QtCore.QObject):
         self.applied_at = 0.0
 
     # -- intentions (GUI thread) -------------------------------------------------------
+    def select(self, selection: Selection, notify: bool = True) -> None:
+        """Show another layer, direction or batch element in every view that follows this session
+        (`notify=False`: a frame about to be applied shows it anyway)."""
+        if selection != self.selection:
+            self.selection = selection
+            if notify:
+                self.selection_changed.emit(selection)
+
     def build(self, spec) -> None:
         self.stop()
         self._submit(self._build_job, spec)
@@ -212,7 +166,6 @@ class Session(QtCore.QObject):
 
     def _next(self) -> None:
         if not self._queue:
-            self.busy_changed.emit(False)
             return
         job, args = self._queue.popleft()
         if job not in (self._build_job, self._open_job, self._runner_job) and self.runner is None:
@@ -223,7 +176,6 @@ class Session(QtCore.QObject):
         worker.yielded.connect(self._yielded)
         worker.finished.connect(self._finished)
         self._worker = worker
-        self.busy_changed.emit(True)
         worker.start()
 
     def _finished(self) -> None:
@@ -232,7 +184,7 @@ class Session(QtCore.QObject):
         self._next()
 
     def _yielded(self, item) -> None:
-        if isinstance(item, _Failed):
+        if isinstance(item, Failed):
             from rnnviz.errors import user_message
 
             self._queue.clear()
@@ -245,16 +197,12 @@ class Session(QtCore.QObject):
             elif not self._timer.isActive():
                 wait = APPLY_INTERVAL_MS - (time.perf_counter() - self._last_apply) * 1000
                 self._timer.start(max(0, int(wait)))
-        elif isinstance(item, tuple) and item[0] == "built":
-            _, runner, spec, device = item
-            self.runner, self.spec, self.device, self.read_only = runner, spec, device, False
-            self.built.emit(spec)
-        elif isinstance(item, tuple) and item[0] == "opened":
-            self.runner, self.spec, self.device, self.read_only = item[1], item[2], item[3], True
-            self.built.emit(item[2])
-        elif isinstance(item, tuple) and item[0] == "devices":
-            self.devices_found.emit(item[1])
-        elif item == "playing":
+        elif isinstance(item, Built):
+            self.runner, self.spec, self.device, self.read_only = item.runner, item.spec, item.device, item.read_only
+            self.built.emit(item.spec)
+        elif isinstance(item, DevicesFound):
+            self.devices_found.emit(item.devices)
+        elif isinstance(item, Playing):
             self.playing_changed.emit(True)
 
     def frame_drawn(self) -> None:
@@ -269,54 +217,55 @@ class Session(QtCore.QObject):
             self.frame_ready.emit(frame)
 
     # -- jobs (worker thread) ------------------------------------------------------------
-    @_guarded
+    @guarded
     def _build_job(self, spec):
         if not self._devices_sent:
             from rnnviz.engine.build import available_devices
 
-            torch_threads()
-            yield ("devices", available_devices())
+            limit_torch_threads()
+            yield DevicesFound(available_devices())
             self._devices_sent = True
         runner = make_runner(spec)
         device = spec.device
-        yield ("built", runner, spec, device)
+        yield Built(runner, spec, device)
         settle_garbage()
         yield final_frame(runner, device)
 
-    @_guarded
+    @guarded
     def _open_job(self, trace):
         runner = ReplayRunner(trace)
-        yield ("opened", runner, trace.spec, getattr(trace, "device", "cpu"))
+        yield Built(runner, trace.spec, trace.device, read_only=True)
         settle_garbage()
         yield final_frame(runner, runner.trace.device, read_only=True)
 
-    @_guarded
+    @guarded
     def _runner_job(self, factory, spec):
-        torch_threads()
+        limit_torch_threads()
         runner = factory()
-        module = getattr(runner, "module", None)
-        device = str(next(module.parameters()).device) if module is not None else "cpu"
-        yield ("built", runner, spec, device)
+        device = str(next(runner.module.parameters()).device) if runner.module is not None else "cpu"
+        yield Built(runner, spec, device)
         settle_garbage()
         yield final_frame(runner, device)
 
-    @_guarded
+    @guarded
     def _call_job(self, action):
-        action(self.runner)
+        with self.arrays:
+            action(self.runner)
         yield final_frame(self.runner, self.device, self.read_only)
 
-    @_guarded
+    @guarded
     def _seek_job(self, position):
         runner = self.runner
         position = max(0, min(int(position), len(runner.schedule)))
         if self.read_only or position <= runner.position:
-            runner.seek(position)
+            with self.arrays:
+                runner.seek(position)
         else:  # forward seeks compute the cells on the way, with frames as they go
             yield from self._advance(runner, position)
             return
         yield final_frame(runner, self.device, self.read_only)
 
-    @_guarded
+    @guarded
     def _run_job(self, target_of):
         runner = self.runner
         yield from self._advance(runner, target_of(runner))
@@ -327,7 +276,8 @@ class Session(QtCore.QObject):
         base = DRAWN_FRAME_INTERVAL if self.wait_for_draw else FRAME_INTERVAL
         interval, last = base, time.perf_counter()
         while runner.position < target and not self._stop.is_set():
-            runner.step()
+            with self.arrays:
+                runner.step()
             if time.perf_counter() - last >= interval and runner.position < target:
                 start = time.perf_counter()
                 self._drawn.clear()
@@ -338,14 +288,15 @@ class Session(QtCore.QObject):
                 interval = max(base, 2 * (last - start))
         yield final_frame(runner, self.device, self.read_only)
 
-    @_guarded
+    @guarded
     def _play_job(self):
         runner = self.runner
-        yield "playing"
+        yield Playing()
         next_time = time.perf_counter()
         last = 0.0
         while runner.position < len(runner.schedule) and not self._stop.is_set():
-            runner.step()
+            with self.arrays:
+                runner.step()
             now = time.perf_counter()
             if now - last >= min(FRAME_INTERVAL, 1.0 / self.speed):
                 yield make_frame(runner, self.device, self.read_only)

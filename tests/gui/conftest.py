@@ -10,6 +10,14 @@ pytest.importorskip("pyqtgraph")
 from guihelp import wait_idle
 
 
+@pytest.fixture(scope="session", autouse=True)
+def tuned_process():
+    """What launching the window does once (pytest-qt makes its own QApplication)."""
+    from rnnviz.gui.process import tune_process
+
+    tune_process()
+
+
 @pytest.fixture
 def make_window(qtbot):
     from rnnviz.engine.presets import get_preset

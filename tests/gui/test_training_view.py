@@ -11,12 +11,13 @@ from guihelp import wait_idle
 
 @pytest.fixture
 def view(qtbot):
+    from rnnviz.gui.app import debugger_window
     from rnnviz.gui.training_view import TrainingView
 
     made = []
 
     def make(**config):
-        v = TrainingView(TrainConfig(**{"epochs": 20, **config}))
+        v = TrainingView(TrainConfig(**{"epochs": 20, **config}), debugger_factory=debugger_window)
         qtbot.addWidget(v)
         v.resize(1400, 900)
         v.show()
@@ -88,7 +89,7 @@ def test_open_iteration_k_shows_its_weights(qtbot, view):
     window = v.debugger
     qtbot.addWidget(window)
     wait_idle(qtbot, window)
-    qtbot.waitUntil(lambda: getattr(window.session.runner, "debug_label", "").startswith("training iteration 3"),
+    qtbot.waitUntil(lambda: window.session.runner.label.startswith("training iteration 3"),
                     timeout=20000)
     runner = window.session.runner
     expected = v.history.weights_at(k)

@@ -26,7 +26,7 @@ def test_make_frame_and_tensor_table_match_the_engine():
 
 
 def test_replay_runner_masks_what_is_not_reached_yet():
-    from rnnviz.gui.replay import ReplayRunner
+    from rnnviz.engine.replay import ReplayRunner
 
     trace = rnnviz.record(get_preset("seed-rnn"))
     replay = ReplayRunner(trace)
@@ -36,7 +36,7 @@ def test_replay_runner_masks_what_is_not_reached_yet():
     np.testing.assert_array_equal(snap.hidden, trace.hidden)
     assert np.isfinite(snap.hidden_grad[2, 0, 5]).all() and np.isnan(snap.hidden_grad[:, :, :5]).all()
     record = replay.record_at(0)
-    assert record["equation"].startswith("H_t = tanh(") and record["operands"][0]["name"] == "X_t"
+    assert record.equation.startswith("H_t = tanh(") and record.operands[0].name == "X_t"
 
 
 def test_equation_tokens_transpose_weights():
@@ -67,13 +67,14 @@ def test_settings_env(monkeypatch, tmp_path):
 def test_session_generator_runs_without_threads():
     """The job generators are plain generators: drive one by hand (coverage does not see threads)."""
     from rnnviz.gui.frame import Frame
-    from rnnviz.gui.worker import Session, _Failed
+    from rnnviz.gui.jobs import Built, Failed
+    from rnnviz.gui.worker import Session
 
     session = Session()
     items = list(session._build_job(get_preset("seed-rnncell")))
-    built = [i for i in items if isinstance(i, tuple) and i[0] == "built"][0]
-    session.runner, session.spec = built[1], built[2]
+    built = [i for i in items if isinstance(i, Built)][0]
+    session.runner, session.spec = built.runner, built.spec
     frames = [i for i in session._run_job(lambda r: 4) if isinstance(i, Frame)]
     assert frames[-1].position == 4 and frames[-1].phase == "backward"
     failed = list(session._seek_job("not a number"))
-    assert isinstance(failed[-1], _Failed)
+    assert isinstance(failed[-1], Failed)

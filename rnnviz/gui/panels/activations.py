@@ -66,11 +66,29 @@ class ActivationsPanel(TimeCanvas):
         self._hidden = np.full((1, 1), np.nan)  # (T, H) of the selected slice
         self._levels = (-1.0, 1.0)
         self._key = None
+        self._hist_key, self._hist_top = None, 1
+        self._shown = None   # (run_id, position, t, selection, total) of the frame drawn last
 
     # -- data in ------------------------------------------------------------------------
-    def update(self, frame: Frame, selection: Selection) -> None:
+    def show_frame(self, frame: Frame, selection: Selection) -> None:
+        """Draw `frame`'s hidden states for `selection`, unless nothing this panel shows changed."""
+        unchanged = self._unchanged(frame, selection)
+        self._shown = (frame.run_id, frame.position, frame.t, selection, frame.total)
         self.frame, self.selection = frame, selection
-        self._redraw()
+        if not unchanged:
+            self._redraw()
+
+    def _unchanged(self, frame: Frame, selection: Selection) -> bool:
+        """Same run, selection and time cursor, and no forward cell of the selected layer and direction
+        done or undone in between: with 2+ layers, every other forward step is another layer's cell."""
+        last = self._shown
+        if last is None or (last[0], last[2:]) != (frame.run_id, (frame.t, selection, frame.total)):
+            return False
+        lo, hi = sorted((last[1], frame.position))
+        if hi - lo > 256 or not frame.schedule:
+            return False
+        return not any(cell.phase == "forward" and cell.layer == selection.layer and cell.direction == selection.direction
+                       for cell in frame.schedule[lo:hi])
 
     def _redraw(self) -> None:
         frame, sel = self.frame, self.selection
@@ -80,10 +98,10 @@ class ActivationsPanel(TimeCanvas):
         hidden = np.asarray(trace.hidden)
         layer, direction = min(sel.layer, hidden.shape[0] - 1), min(sel.direction, hidden.shape[1] - 1)
         batch = min(sel.batch, hidden.shape[3] - 1)
-        self._hidden = hidden[layer, direction, :, batch, :]  # (T, H)
+        # A copy: the plots keep it after this call, while a run goes on writing the trace's arrays.
+        self._hidden = np.array(hidden[layer, direction, :, batch, :])  # (T, H)
         T, H = self._hidden.shape
-        spec = getattr(trace, "spec", None)
-        relu = spec is not None and getattr(spec, "nonlinearity", "tanh") == "relu" and trace.kind == "rnn"
+        relu = trace.nonlinearity == "relu"  # what makes H_t: relu only for relu RNNs
         key = (T, H, relu, layer, direction)
         if relu:  # unbounded: levels follow the largest |h| so far and never shrink mid-run
             m = finite_absmax(hidden[layer, direction])
@@ -133,12 +151,12 @@ class ActivationsPanel(TimeCanvas):
         top = max(1, int(counts.max()) if counts.size else 1)
         top = 2 ** int(np.ceil(np.log2(top)))  # steps of powers of two: the axis is not redrawn every frame
         key = (self._key, lo, hi)
-        if frame.position and key == getattr(self, "_hist_key", None):
+        if frame.position and key == self._hist_key:
             top = max(top, self._hist_top)  # and never lower while stepping: no axis re-layout back and forth
         self._hist_key, self._hist_top = key, top
         set_range(self.hist_plot, (lo - 0.02 * (hi - lo), hi + 0.02 * (hi - lo)), (0, top * 1.05))
         sat = np.nan
-        if t is not None and getattr(trace, "saturation", None) is not None:
+        if t is not None and trace.saturation is not None:
             sat = float(np.asarray(trace.saturation)[layer, direction, t])
         sat_text = "" if not np.isfinite(sat) else f": {sat:.0%} saturated"
         # In the title, not over the bars; the clipped title label never re-lays out the plots.

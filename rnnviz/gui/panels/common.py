@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from ..qt import DIVERGING, LABEL_STYLE, QtCore, QtWidgets, pg, style_plot
+from ..qt import DIVERGING, LABEL_STYLE, LogAxis, QtCore, QtWidgets, pg, style_plot  # noqa: F401 - LogAxis: its users import it here
 
 
 def finite_absmax(values: np.ndarray, default: float = 1.0) -> float:
@@ -67,36 +67,6 @@ def set_series(item: pg.PlotDataItem, x: np.ndarray, y: np.ndarray) -> None:
         item.setData([], [])
 
 
-class LogAxis(pg.AxisItem):
-    """An axis whose log mode labels only 1, 2 and 5 x 10^k inside a decade: pyqtgraph's own labels
-    every mantissa 1..9 there, and '0.6 0.7 0.8 0.9 1' run into each other."""
-
-    def logTickValues(self, minVal, maxVal, size, stdTicks):  # noqa: N802, N803 - pyqtgraph API
-        ticks = super().logTickValues(minVal, maxVal, size, stdTicks)
-        keep = np.log10([1.0, 2.0, 5.0])
-        out = []
-        for spacing, values in ticks:
-            if spacing is None:  # the minor level: mantissas 1..9 of each decade
-                values = [v for v in values if np.isclose(v - np.floor(v + 1e-9), keep, atol=1e-6).any()]
-            out.append((spacing, values))
-        return out
-
-    SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
-
-    def logTickStrings(self, values, scale, spacing):  # noqa: N802 - pyqtgraph API
-        """Across many decades every decade reads 10ᵏ (not '0.0001' next to '10⁻⁶'); within a few,
-        plain numbers (0.2, 0.5, 1, 2)."""
-        low, high = self.range
-        if high - low < 3.5:
-            return [f"{10 ** v * scale:g}" for v in values]
-        out = []
-        for v in values:
-            k = int(round(v))
-            out.append(("1" if k == 0 else "10" if k == 1 else "10" + str(k).translate(self.SUPERSCRIPT))
-                       if abs(v - k) < 1e-6 else f"{10 ** v * scale:.0g}")
-        return out
-
-
 class TimeCanvas(QtWidgets.QWidget):
     """A GraphicsLayoutWidget whose time-axis plots share a cursor, click-to-seek and a hover read-out.
 
@@ -126,9 +96,9 @@ class TimeCanvas(QtWidgets.QWidget):
         scene.sigMouseMoved.connect(self._moved)
 
     def add_plot(self, row: int, col: int, title: str, bottom: str, left: str, log_y: bool = False,
-                 **kw) -> pg.PlotItem:
+                 decades_once: bool = False, **kw) -> pg.PlotItem:
         if log_y:
-            kw.setdefault("axisItems", {})["left"] = LogAxis("left")
+            kw.setdefault("axisItems", {})["left"] = LogAxis("left", decades_once=decades_once)
         plot = self.graphics.addPlot(row=row, col=col, **kw)
         style_plot(plot, title, bottom, left)
         plot.disableAutoRange()
@@ -149,6 +119,9 @@ class TimeCanvas(QtWidgets.QWidget):
             else:
                 cursor.setValue(t)
                 cursor.show()
+
+    def cursor_values(self) -> list[float]:
+        return [cursor.value() for _, _, cursor in self._plots]
 
     def _plot_at(self, scene_pos):
         for plot, value_at, _ in self._plots:

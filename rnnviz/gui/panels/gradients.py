@@ -116,6 +116,9 @@ class GradientsPanel(TimeCanvas):
         self.selection = Selection()
         self._grad = np.full((1, 1), np.nan)
         self._param_names: list[str] = []
+        self._bar_names: list[str] | None = None
+        self._norms = self._contrib = None   # what the hover reads: copies of the drawn values
+        self._shown = None   # (run_id, backward cells done, total, selection) drawn last
         self._set_log(True)
 
     def _set_log(self, on: bool) -> None:
@@ -126,7 +129,7 @@ class GradientsPanel(TimeCanvas):
         else:
             self.heatmap.set_colormap(DIVERGING, "dL/dh_t")
         if self.frame is not None:
-            self.update(self.frame, self.selection)
+            self._draw(self.frame, self.selection)
 
     def _lines(self, plot: pg.PlotItem, store: list, count: int, names: list[str]) -> list[pg.PlotDataItem]:
         while len(store) < count:
@@ -157,10 +160,22 @@ class GradientsPanel(TimeCanvas):
         out[~(out > 0)] = np.nan
         return out
 
-    def update(self, frame: Frame, selection: Selection) -> None:
+    def show_frame(self, frame: Frame, selection: Selection) -> None:
+        """Draw `frame`'s gradients; a step that changes none (a forward step, the same selection) only
+        moves the time cursor."""
+        shown = (frame.run_id, max(0, frame.position - frame.num_forward), frame.total, selection)
+        unchanged, self._shown = shown == self._shown, shown
+        if unchanged:
+            self.frame = frame
+            self.set_cursor(frame.t)
+        else:
+            self._draw(frame, selection)
+
+    def _draw(self, frame: Frame, selection: Selection) -> None:
         self.frame, self.selection = frame, selection
         trace = frame.trace
-        grad_norm = np.asarray(trace.grad_norm)  # (L, D, T)
+        # Copies: the plots keep them after this call, while a run goes on writing the trace's arrays.
+        grad_norm = np.array(trace.grad_norm)  # (L, D, T)
         L, D, T = grad_norm.shape
         names = [_series_name(l, d, D) for l in range(L) for d in range(D)]
         t_axis = np.arange(T)
@@ -168,8 +183,9 @@ class GradientsPanel(TimeCanvas):
         for item, series in zip(self._lines(self.norm_plot, self.norm_lines, L * D, names), grad_norm.reshape(L * D, T)):
             set_series(item, t_axis, self._positive(series))
             item.setSymbol(symbols)
-        contrib = getattr(trace, "whh_grad_contrib_norm", None)
-        contrib = np.full((L, D, T), np.nan) if contrib is None else np.asarray(contrib)
+        self._norms = grad_norm
+        self._contrib = None if trace.whh_grad_contrib_norm is None else np.array(trace.whh_grad_contrib_norm)
+        contrib = np.full((L, D, T), np.nan) if self._contrib is None else self._contrib
         for item, series in zip(self._lines(self.contrib_plot, self.contrib_lines, L * D, names), contrib.reshape(L * D, T)):
             set_series(item, t_axis, self._positive(series))
             item.setSymbol(symbols)
@@ -186,7 +202,7 @@ class GradientsPanel(TimeCanvas):
         hidden_grad = np.asarray(trace.hidden_grad)
         layer, direction = min(selection.layer, L - 1), min(selection.direction, D - 1)
         batch = min(selection.batch, hidden_grad.shape[3] - 1)
-        self._grad = hidden_grad[layer, direction, :, batch, :]  # (T, H)
+        self._grad = np.array(hidden_grad[layer, direction, :, batch, :])  # (T, H)
         _show_hint(self.heat_plot, self.hints[id(self.heat_plot)], not np.isfinite(self._grad).any())
         if self.log_box.isChecked():
             self.heatmap.set(self._grad.T, levels=magnitude_levels(self._grad))
@@ -196,14 +212,14 @@ class GradientsPanel(TimeCanvas):
         set_title(self.heat_plot, ("|dL/dh_t|" if self.log_box.isChecked() else "dL/dh_t") + f" (layer {layer}"
                   + (f" dir {direction}" if D > 1 else "") + f", batch {batch})", size="11pt")
 
-        norms = dict(getattr(trace, "param_grad_norms", None) or {})
+        norms = trace.param_grad_norms
         self._param_names = list(norms)
         values = np.array([norms[n] for n in self._param_names], dtype=np.float64)
         values = np.where(np.isfinite(values), values, 0.0)
         _show_hint(self.param_plot, self.hints[id(self.param_plot)], not (values > 0).any())
         y = np.arange(len(values))
         self.bars.setOpts(x0=np.zeros(len(values)), y=y, width=values, height=0.7)
-        if self._param_names != getattr(self, "_bar_names", None):
+        if self._param_names != self._bar_names:
             self._bar_names = list(self._param_names)
             self.param_plot.getAxis("left").setTicks([[(i, n) for i, n in enumerate(self._param_names)]])
         if len(values):
@@ -212,11 +228,10 @@ class GradientsPanel(TimeCanvas):
 
     # -- hover --------------------------------------------------------------------------
     def _norm_value(self, x, y):
-        return self._series_value(x, np.asarray(self.frame.trace.grad_norm), "‖dL/dh_t‖") if self.frame else None
+        return None if self._norms is None else self._series_value(x, self._norms, "‖dL/dh_t‖")
 
     def _contrib_value(self, x, y):
-        contrib = getattr(self.frame.trace, "whh_grad_contrib_norm", None) if self.frame else None
-        return None if contrib is None else self._series_value(x, np.asarray(contrib), "‖term of dL/dW_hh‖")
+        return None if self._contrib is None else self._series_value(x, self._contrib, "‖term of dL/dW_hh‖")
 
     def _series_value(self, x, values, label):
         t = int(np.floor(x + 0.5))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 
-from ..frame import Frame, record_get
+from ..frame import Frame
 from ..qt import QtCore, QtGui, QtWidgets, theme_of
 from ..widgets import StaticText
 
@@ -21,12 +21,7 @@ def _shape_text(shape) -> str:
 
 
 def _operand_map(record) -> dict:
-    out = {}
-    for op in record_get(record, "operands", []) or []:
-        name = op["name"] if isinstance(op, dict) else op.name
-        shape = tuple(op["shape"] if isinstance(op, dict) else op.shape)
-        out[name] = shape
-    return out
+    return {} if record is None else {op.name: tuple(op.shape) for op in record.operands}
 
 
 def tokenize(equation: str, operands: dict) -> list[tuple[str, tuple | None]]:
@@ -85,39 +80,6 @@ def equation_html(equation: str, operands: dict, points: int = 14, theme: dict |
         )
         rows.append(f"<table cellspacing='0' style='font-size:{points}pt; margin-bottom:2px'><tr>{top}</tr><tr>{bottom}</tr></table>")
     return "".join(rows)
-
-
-def sequence_tensors(trace) -> list[tuple[str, tuple, str]]:
-    """(name, shape, dimension names) of the whole-sequence tensors: input, out, h_n, c_n, head output.
-
-    Shapes follow from the trace's (L, D, T, B, H) and layout, so they show before the forward pass ends."""
-    L, D, T, B, H = trace.hidden.shape
-    batch_first = bool(getattr(trace, "batch_first", False))
-    cell = bool(getattr(trace, "is_cell", False))
-    inputs = getattr(trace, "inputs", None)
-    I = inputs.shape[-1] if inputs is not None and getattr(inputs, "ndim", 0) == 3 else None
-    seq = ("batch", "seq") if batch_first else ("seq", "batch")
-    lead = (B, T) if batch_first else (T, B)
-    rows = []
-    if I is not None:
-        rows.append(("input", lead + (I,), f"({seq[0]}, {seq[1]}, input_size)"))
-    if cell:
-        rows.append(("out (H_t stacked)", (T, B, H), "(seq, batch, hidden_size)"))
-        rows.append(("h_n (last H_t)", (B, H), "(batch, hidden_size)"))
-        if trace.kind == "lstm":
-            rows.append(("c_n (last C_t)", (B, H), "(batch, hidden_size)"))
-    else:
-        feat = "hidden_size" if D == 1 else "2*hidden_size"
-        rows.append(("out", lead + (D * H,), f"({seq[0]}, {seq[1]}, {feat})"))
-        layers = "num_layers" if D == 1 else "2*num_layers"
-        rows.append(("h_n", (L * D, B, H), f"({layers}, batch, hidden_size)"))
-        if trace.kind == "lstm":
-            rows.append(("c_n", (L * D, B, H), f"({layers}, batch, hidden_size)"))
-    spec = getattr(trace, "spec", None)
-    Q = getattr(spec, "output_size", 0) if spec is not None else 0
-    if Q:
-        rows.append(("head output Y", (T, B, Q), "(seq, batch, output_size)"))
-    return rows
 
 
 class EquationLabel(QtWidgets.QStackedWidget):
@@ -245,6 +207,9 @@ class ShapesPanel(QtWidgets.QWidget):
         self._text = ""
         self._eq_args = None
         self._seq_key = None
+        self._table_key = None
+        self._shown = None
+        self._table_widths: dict = {}
         self._rows: list = []
         self._float_format = ".4g"
 
@@ -277,10 +242,15 @@ class ShapesPanel(QtWidgets.QWidget):
             want = min(want, 6 * total // 10)
             self.split.setSizes([want, total - want])
 
-    def update(self, frame: Frame) -> None:
+    def show_frame(self, frame: Frame, selection=None) -> None:
+        """The equation of the cell just done, the sequence shapes and the step's tensor table
+        (the selection does not change them: the same run and version show the same)."""
+        if (frame.run_id, frame.version) == self._shown:
+            return
+        self._shown = (frame.run_id, frame.version)
         record = frame.record
         operands = _operand_map(record)
-        eq = record_get(record, "equation", "") or ""
+        eq = "" if record is None else record.equation
         if record is None or not eq:
             self._text = ""
             self.title.setText("Cell equation — press Step (Right arrow) to compute the first cell")
@@ -300,7 +270,7 @@ class ShapesPanel(QtWidgets.QWidget):
             if self.eq_scroll.height() != height:
                 self.eq_scroll.setFixedHeight(height)
             self.equation.setToolTip(self._text)
-        seq = sequence_tensors(frame.trace)
+        seq = frame.sequence
         if seq != self._seq_key:
             self._seq_key = seq
             self.sequence.setRowCount(len(seq))
@@ -336,11 +306,11 @@ class ShapesPanel(QtWidgets.QWidget):
                     if item.data(QtCore.Qt.ItemDataRole.UserRole) != colour:  # set (and repaint) on change only
                         item.setData(QtCore.Qt.ItemDataRole.UserRole, colour)
                         item.setData(QtCore.Qt.ItemDataRole.ForegroundRole, QtGui.QColor(colour) if colour else None)
-        if layout_key != getattr(self, "_table_key", None):  # column widths follow the rows, not every value
+        if layout_key != self._table_key:  # column widths follow the rows, not every value
             self._table_key = layout_key
             # remembered per row layout (and font): with 2+ layers the layout alternates every step
             # (X_t is 8x64 in layer 0, 8x512 in layer 1) and measuring every cell cost ~1 ms a step
-            widths = self.__dict__.setdefault("_table_widths", {})
+            widths = self._table_widths
             key = (layout_key, self.table.font().key())
             if key in widths:
                 for c, width in enumerate(widths[key]):

@@ -121,47 +121,36 @@ class SpectralPanel(QtWidgets.QWidget):
             item.setData([], [])
 
 
-def recurrent_weight(module, layer: int = 0, direction: int = 0):
-    """W_hh of one layer and direction of a torch nn.RNN / RNNCell, as numpy (None if none)."""
-    if module is None:
-        return None
-    params = dict(module.named_parameters())
-    name = "weight_hh" if "weight_hh" in params else f"weight_hh_l{layer}" + ("_reverse" if direction else "")
-    p = params.get(name)
-    return None if p is None else p.detach().cpu().numpy()
-
-
 class SpectralWindow(QtWidgets.QWidget):
-    """A window that follows a MainWindow: every frame it shows, this shows for the selected layer."""
+    """A window that follows a Session: every frame it shows, and every selection, for the selected layer."""
 
-    def __init__(self, main_window, parent=None):
+    def __init__(self, session, parent=None):
         super().__init__(parent)
         self.setWindowTitle("rnnviz — why gradients vanish")
-        self.main_window = main_window
+        self.session = session
         self.panel = SpectralPanel()
+        self._shown = None   # (run_id, version, selection) drawn last: W_hh's eigenvalues are not cheap
         layout = QtWidgets.QVBoxLayout(self)
         layout.addWidget(self.panel)
-        main_window.session.frame_ready.connect(self.refresh)
-        if main_window.frame is not None:
-            self.refresh(main_window.frame)
+        session.frame_ready.connect(self.show_frame)
+        session.selection_changed.connect(lambda selection: self.show_frame(self.session.frame, selection))
+        if session.frame is not None:
+            self.show_frame(session.frame, session.selection)
 
-    def refresh(self, frame=None) -> None:
-        frame = frame or self.main_window.frame
-        runner = self.main_window.session.runner
-        if frame is None or runner is None:
+    def show_frame(self, frame, selection=None) -> None:
+        if frame is None:
             return
+        sel = selection or self.session.selection
+        shown = (frame.run_id, frame.version, sel)
+        if shown == self._shown:
+            return
+        self._shown = shown
         trace = frame.trace
-        sel = self.main_window.selection
-        module = getattr(runner, "module", None)
-        if trace.kind != "rnn" or "A" not in trace.gates:
+        w = frame.recurrent_weights.get((sel.layer, sel.direction))
+        if trace.kind != "rnn" or "A" not in trace.gates or w is None:
             self.panel.show_unsupported(trace.kind)
             return
-        w = recurrent_weight(module, sel.layer, sel.direction)
-        if w is None:
-            self.panel.show_unsupported(trace.kind)
-            return
-        nonlinearity = getattr(module, "nonlinearity", getattr(trace, "nonlinearity", "tanh"))
-        pre = trace.gates["A"][sel.layer, sel.direction, :, sel.batch]  # (T, H)
-        top = trace.hidden_grad.shape[0] - 1
-        grad = np.linalg.norm(trace.hidden_grad[top, sel.direction], axis=(-2, -1))  # (T,), NaN until computed
-        self.panel.set_data(w, nonlinearity, pre, grad)
+        with self.session.arrays:  # copies: the worker may step on once this returns
+            pre = np.array(trace.gates["A"][sel.layer, sel.direction, :, sel.batch])  # (T, H)
+            grad = np.array(trace.grad_norm[trace.num_layers - 1, sel.direction])  # NaN until computed
+        self.panel.set_data(w, trace.nonlinearity, pre, grad)
