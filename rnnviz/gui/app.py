@@ -50,7 +50,11 @@ class MainWindow(QtWidgets.QMainWindow):
                              ("Gradients", self.gradients), ("Messages", self.messages)):
             self._add_dock(name, widget)
         self._default_layout()
+        from .debugger import install_docks, install_menu  # issue 11: Gates, Breakpoints, Debug menu
+
+        install_docks(self)
         self._make_menus()
+        install_menu(self)
         self._make_status_bar()
         self._connect()
         self._settings = open_settings()

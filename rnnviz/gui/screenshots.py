@@ -27,6 +27,10 @@ def main(argv: list[str] | None = None) -> int:
     for name, preset, at, caption in SHOTS:
         render(preset, folder / name, (1600, 1000), at)
         print(f"wrote {folder / name}: {caption}")
+    from .debugger_screenshots import save_all as save_debugger  # issue 11: gates, breakpoints, proof, ...
+
+    for path in save_debugger(folder):
+        print(f"wrote {path}")
     try:  # issue #4's views (training, presentation, spectral, compare), when present
         from .view_screenshots import save_all
     except ImportError:

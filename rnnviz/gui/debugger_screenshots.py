@@ -1,0 +1,61 @@
+"""Offscreen renders of issue 11's debugger tools for the README (`make screenshots`):
+gates.png, breakpoint.png, ... `save_all(folder)` writes every one."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def _window(preset: str, size=(1600, 1000)):
+    from rnnviz.engine.presets import get_preset
+
+    from .app import MainWindow
+    from .view_screenshots import _wait
+
+    window = MainWindow(get_preset(preset))
+    window.resize(*size)
+    window.show()
+    _wait(window.is_idle)
+    return window
+
+
+def _close(window) -> None:
+    window.close()
+    window.deleteLater()
+
+
+def render_gates(output) -> Path:
+    """The LSTM of lesson 6 after its forward pass, the Gates dock raised."""
+    from .view_screenshots import _save, _wait
+
+    window = _window("lstm-memory")
+    try:
+        window.docks["Gates"].show()
+        window.docks["Gates"].raise_()
+        window.session.run_to(window.session.runner.num_forward - 15)
+        _wait(window.is_idle)
+        return _save(window, output)
+    finally:
+        _close(window)
+
+
+RENDERS = {"gates.png": render_gates}
+
+
+def save_all(folder) -> list[Path]:
+    os.environ.setdefault("RNNVIZ_SETTINGS", "")
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from .qt import app
+
+    app()
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    return [render(folder / name) for name, render in RENDERS.items()]
+
+
+if __name__ == "__main__":
+    import sys
+
+    for path in save_all(sys.argv[1] if len(sys.argv) > 1 else "assets"):
+        print(f"wrote {path}")
