@@ -77,6 +77,17 @@ LESSONS: tuple[Lesson, ...] = (
                "from 'h' becomes 'hello world'.",
         question="After 'l' comes 'l', 'o' or 'd': what must the hidden state remember to get it right?",
     ),
+    Lesson(
+        8, "Find where the gradient vanished", "vanishing-tanh",
+        look_at="The Breakpoints dock (Debug > Breakpoints): add \"‖dL/dh_t‖ < 1e-6\" and press Run until (F5). "
+                "The run goes through the forward pass and back through time, and stops at the first timestep "
+                "whose gradient is below the threshold; the status bar and Messages say where.",
+        expect="It stops in the backward pass at t=11: ‖dL/dh_11‖ is about 6e-7, while ‖dL/dh_39‖ is about 11. "
+               "Everything the loss can teach the first 12 steps arrives through gradients a ten-millionth "
+               "the size of the last one's.",
+        question="Move the threshold to 1e-3 and 1e-9: how many timesteps does each factor of 1000 cost, and "
+                 "which number of lesson 4 predicts it?",
+    ),
 )
 
 

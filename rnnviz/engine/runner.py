@@ -213,6 +213,14 @@ class Runner:
     def run_to_end(self) -> None:
         self.seek(len(self.schedule))
 
+    def run_until(self, condition=None, until: int | None = None):
+        """Step forward (and on through the backward pass) until `condition` holds at the cell just
+        done: a breakpoints.Condition or a list of them (default: the NaN/Inf sentinel). Returns the
+        breakpoints.Hit naming where and why, or None when `until` (default: the end) came first."""
+        from .breakpoints import run_until
+
+        return run_until(self, condition, until)
+
     # -- forward -------------------------------------------------------------------------
     def _previous_position(self, direction: int, t: int) -> int | None:
         prev = t + 1 if direction else t - 1

@@ -2,8 +2,10 @@
 menu. app.py calls `install_docks(window)` before its menus are made and `install_menu(window)` after."""
 from __future__ import annotations
 
+import time
+
 from .frame import Selection
-from .qt import QtCore
+from .qt import QtCore, QtGui, QtWidgets
 
 
 class DebuggerTools(QtCore.QObject):
@@ -17,18 +19,33 @@ class DebuggerTools(QtCore.QObject):
         self.gates = GatesPanel()
         window._add_dock("Gates", self.gates)
         window.tabifyDockWidget(window.docks["Hidden activations"], window.docks["Gates"])
-        window.docks["Hidden activations"].raise_()
         window.docks["Gates"].visibilityChanged.connect(lambda on: on and self._show_gates())
         self.gates.seek.connect(window.seek_time)
         # Connected before the window's own apply_frame: so take the frame handed over, not window.frame.
         self.frame = None
         window.session.frame_ready.connect(self._frame_ready)
+        from .breakpoints_dock import BreakpointsDock
+
+        self.breakpoints = BreakpointsDock()
+        window._add_dock("Breakpoints", self.breakpoints)
+        window.tabifyDockWidget(window.docks["Network"], window.docks["Breakpoints"])
+        # The docks tabified last are the current tabs; show the window's own first, once it is laid out.
+        QtCore.QTimer.singleShot(0, lambda: (window.docks["Hidden activations"].raise_(), window.docks["Network"].raise_()))
+        self.breakpoints.run_requested.connect(self.run_until)
+        self.last_hit = None
+        # Where the last Run until stopped, kept in the status bar (the phase/t read-out changes every frame).
+        self.stop_label = QtWidgets.QLabel("")
+        self.stop_label.setStyleSheet("color: #c00000; font-weight: bold")
+        window.statusBar().addPermanentWidget(self.stop_label)
         for box in (window.layer_box, window.batch_box):
             box.valueChanged.connect(lambda *_: self._show_gates())
         window.direction_box.currentIndexChanged.connect(lambda *_: self._show_gates())
 
     def _frame_ready(self, frame) -> None:
         self.frame = frame
+        self.breakpoints.set_layers(int(frame.trace.hidden.shape[0]))
+        if frame.position == 0:  # reset or a new build: the last stop no longer describes what is shown
+            self.stop_label.setText("")
         self._show_gates()
 
     def selection(self) -> Selection:
@@ -43,6 +60,55 @@ class DebuggerTools(QtCore.QObject):
         self.gates.show_frame(self.frame, self.selection())
 
 
+    # -- breakpoints ----------------------------------------------------------------------
+    def run_until(self) -> None:
+        """Step in the worker until a ticked breakpoint holds; say where in the status bar and Messages."""
+        session = self.window.session
+        if session.read_only:
+            self.window.show_error("breakpoints need a live run: a loaded trace is read-only (build the network)")
+            return
+        self.window.log("run until: " + ("; ".join(c.describe() for c in self.breakpoints.conditions() if c.enabled)
+                                         or "no breakpoint ticked: to the end"))
+        session.run_job(run_until_job, self._stopped, self.breakpoints.conditions(), session.device)
+
+    def _stopped(self, hit) -> None:
+        self.last_hit = hit
+        w = self.window
+        if hit is None:
+            text = "ran to the end: no breakpoint held"
+        else:
+            text = hit.message
+            _, layer, direction, _ = hit.cell
+            w.layer_box.setValue(layer)  # show the layer and direction where it stopped
+            index = w.direction_box.findData(direction)
+            if index >= 0:
+                w.direction_box.setCurrentIndex(index)
+        w.statusBar().showMessage(text)
+        self.stop_label.setText(text)
+        w.log(text)
+        self.breakpoints.show_hit(text, hit is not None)
+
+
+def run_until_job(runner, stopped, conditions, device):
+    """Worker side of Run until: step, check, a frame now and then, and the Hit (or None) at the end."""
+    from rnnviz.engine.breakpoints import check
+
+    from .worker import DRAWN_FRAME_INTERVAL, make_frame
+
+    if not hasattr(runner, "run_until"):
+        raise ValueError("breakpoints need a live run: this runner only replays a finished trace")
+    hit, last = None, time.perf_counter()
+    while runner.position < len(runner.schedule) and not stopped():
+        runner.step()
+        hit = check(runner, conditions)
+        if hit is not None:
+            break
+        if time.perf_counter() - last >= DRAWN_FRAME_INTERVAL:
+            yield make_frame(runner, device)
+            last = time.perf_counter()
+    yield hit
+
+
 def install_docks(window) -> DebuggerTools:
     window.debugger = DebuggerTools(window)
     return window.debugger
@@ -50,3 +116,11 @@ def install_docks(window) -> DebuggerTools:
 
 def install_menu(window) -> None:
     """The Debug menu (after File, Run and View)."""
+    tools = window.debugger
+    menu = window.menuBar().addMenu("&Debug")
+    action = menu.addAction("Run &until breakpoint", tools.run_until)
+    action.setShortcut(QtGui.QKeySequence("F5"))
+    action.setShortcutContext(QtCore.Qt.ShortcutContext.WindowShortcut)
+    menu.addAction("&Breakpoints…", lambda: (window.docks["Breakpoints"].show(), window.docks["Breakpoints"].raise_()))
+    menu.addAction("&Gates over time", lambda: (window.docks["Gates"].show(), window.docks["Gates"].raise_()))
+    tools.menu = menu

@@ -30,7 +30,6 @@ def render_gates(output) -> Path:
 
     window = _window("lstm-memory")
     try:
-        window.docks["Gates"].show()
         window.docks["Gates"].raise_()
         window.session.run_to(window.session.runner.num_forward - 15)
         _wait(window.is_idle)
@@ -39,7 +38,25 @@ def render_gates(output) -> Path:
         _close(window)
 
 
-RENDERS = {"gates.png": render_gates}
+def render_breakpoint(output) -> Path:
+    """Lesson 8: vanishing-tanh stopped by "‖dL/dh_t‖ < 1e-6" in the backward pass."""
+    from .view_screenshots import _save, _wait
+
+    window = _window("vanishing-tanh")
+    try:
+        dock = window.debugger.breakpoints
+        window.docks["Breakpoints"].raise_()
+        dock.kind_box.setCurrentIndex(dock.kind_box.findText("‖dL/dh_t‖ <"))
+        dock.value_edit.setText("1e-6")
+        dock.add_from_form()
+        window.debugger.run_until()
+        _wait(window.is_idle)
+        return _save(window, output)
+    finally:
+        _close(window)
+
+
+RENDERS = {"gates.png": render_gates, "breakpoint.png": render_breakpoint}
 
 
 def save_all(folder) -> list[Path]:

@@ -188,6 +188,13 @@ class Session(QtCore.QObject):
     def run_to(self, position: int) -> None:
         self._submit(self._run_job, lambda r: max(0, min(position, len(r.schedule))))
 
+    def run_job(self, job, callback, *args) -> None:
+        """Run the generator `job(runner, stopped, *args)` in the worker, in turn with the other
+        intentions (issue 11's breakpoints, what-if edits, proofs). It may yield Frames; any other
+        value it yields is handed to `callback(value)` on the GUI thread. `stopped()` is True after Stop.
+        A final frame follows."""
+        self._submit(self._custom_job, job, callback, args)
+
     def play(self, on: bool = True) -> None:
         if on:
             self._submit(self._play_job)
@@ -254,6 +261,8 @@ class Session(QtCore.QObject):
             self.built.emit(item[2])
         elif isinstance(item, tuple) and item[0] == "devices":
             self.devices_found.emit(item[1])
+        elif isinstance(item, tuple) and item[0] == "result":
+            item[1](item[2])
         elif item == "playing":
             self.playing_changed.emit(True)
 
@@ -337,6 +346,12 @@ class Session(QtCore.QObject):
                 last = time.perf_counter()
                 interval = max(base, 2 * (last - start))
         yield final_frame(runner, self.device, self.read_only)
+
+    @_guarded
+    def _custom_job(self, job, callback, args):
+        for item in job(self.runner, self._stop.is_set, *args):
+            yield item if isinstance(item, Frame) else ("result", callback, item)
+        yield final_frame(self.runner, self.device, self.read_only)
 
     @_guarded
     def _play_job(self):
