@@ -38,7 +38,9 @@ def test_sentinel_stops_at_the_nan_at_t17_and_says_where(qtbot, window):
     assert hit.cell == ("forward", 0, 0, 17) and hit.tensor == "input X_t"
     assert window.frame.position == hit.position == 35
     assert tuple(window.frame.cell) == ("forward", 0, 0, 17)
-    for text in (window.debugger.stop_label.text(), window.statusBar().currentMessage(), window.messages.toPlainText(), dock.hit_label.text()):
+    shown = (window.debugger.stop_label.text(), window.statusBar().currentMessage(), window.messages.toPlainText(),
+             dock.hit_label.text())
+    for text in shown:
         assert "input X_t" in text and "t=17" in text and "layer 0, direction 0" in text
     # the panels show it: h_17 of batch element 1 is NaN, t=16 is finite
     window.batch_box.setValue(1)
