@@ -33,6 +33,7 @@ class DebuggerTools(QtCore.QObject):
         QtCore.QTimer.singleShot(0, lambda: (window.docks["Hidden activations"].raise_(), window.docks["Network"].raise_()))
         self.breakpoints.run_requested.connect(self.run_until)
         self.last_hit = None
+        self.proof_dialog = None
         # Where the last Run until stopped, kept in the status bar (the phase/t read-out changes every frame).
         self.stop_label = QtWidgets.QLabel("")
         self.stop_label.setStyleSheet("color: #c00000; font-weight: bold")
@@ -89,6 +90,42 @@ class DebuggerTools(QtCore.QObject):
         self.breakpoints.show_hit(text, hit is not None)
 
 
+    # -- fused vs stepped ----------------------------------------------------------------
+    def show_proof(self):
+        """Run to the end (the proof needs the whole run), then the fused module, in the worker."""
+        from .proof_dialog import ProofDialog
+
+        session = self.window.session
+        if session.read_only:
+            self.window.show_error("the proof needs a live run: a loaded trace has no module to run fused")
+            return None
+        if self.proof_dialog is None:
+            self.proof_dialog = ProofDialog(self.window)
+            self.proof_dialog.resize(1200, 640)
+        self.proof_dialog.show()
+        self.proof_dialog.raise_()
+        session.run_job(proof_job, self._proved)
+        return self.proof_dialog
+
+    def _proved(self, proof) -> None:
+        self.proof_dialog.show_proof(proof)
+        worst = max(c.max_abs_diff for c in proof.checks)
+        self.window.log(f"fused vs stepped: {'equal' if proof.all_equal else 'NOT equal'} on {len(proof.checks)} "
+                        f"tensors (largest difference {worst:.2e}); out.grad differs from dL/dh_t by up to "
+                        f"{proof.max_relative_gap:.0%}")
+
+
+def proof_job(runner, stopped):
+    from rnnviz.engine.proof import fused_vs_stepped
+
+    if not hasattr(runner, "run_until"):
+        raise ValueError("the proof needs a live run: this runner only replays a finished trace")
+    while not runner.done and not stopped():
+        runner.step()
+    if runner.done:
+        yield fused_vs_stepped(runner)
+
+
 def run_until_job(runner, stopped, conditions, device):
     """Worker side of Run until: step, check, a frame now and then, and the Hit (or None) at the end."""
     from rnnviz.engine.breakpoints import check
@@ -123,4 +160,6 @@ def install_menu(window) -> None:
     action.setShortcutContext(QtCore.Qt.ShortcutContext.WindowShortcut)
     menu.addAction("&Breakpoints…", lambda: (window.docks["Breakpoints"].show(), window.docks["Breakpoints"].raise_()))
     menu.addAction("&Gates over time", lambda: (window.docks["Gates"].show(), window.docks["Gates"].raise_()))
+    menu.addSeparator()
+    menu.addAction("&Fused vs stepped proof…", tools.show_proof)
     tools.menu = menu

@@ -56,7 +56,23 @@ def render_breakpoint(output) -> Path:
         _close(window)
 
 
-RENDERS = {"gates.png": render_gates, "breakpoint.png": render_breakpoint}
+def render_proof(output) -> Path:
+    """The fused-vs-stepped dialog on seed-rnn (loss out.sum(): out.grad is 1 everywhere)."""
+    from .view_screenshots import _save, _wait
+
+    window = _window("seed-rnn")
+    try:
+        dialog = window.debugger.show_proof()
+        _wait(window.is_idle)
+        try:
+            return _save(dialog, output)
+        finally:
+            dialog.close()
+    finally:
+        _close(window)
+
+
+RENDERS = {"gates.png": render_gates, "breakpoint.png": render_breakpoint, "proof.png": render_proof}
 
 
 def save_all(folder) -> list[Path]:
