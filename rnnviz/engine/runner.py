@@ -19,6 +19,7 @@ from .build import Built, build, compute_loss
 from .cells import ModuleInfo, contribution_norm, gram, gru_step, input_projection, layer_weights, lstm_step, rnn_step, saturation
 from .inputs import initial_states, time_major_input
 from .operands import Operand
+from .preflight import check_shapes
 from .operands import equation as cell_equation
 from .record import layer_operands
 from .spec import RNNSpec
@@ -90,6 +91,8 @@ class Runner:
                  spec: RNNSpec | None = None):
         self.module, self.head, self.loss_name, self.target, self.spec = module, head, loss, target, spec
         self.info = info = ModuleInfo.of(module)
+        if isinstance(inputs, torch.Tensor):  # every shape problem named, with the layout, before anything runs
+            check_shapes(module, inputs, h0)
         self._reference = next(module.parameters())
         self.inputs = inputs
         self.x = time_major_input(info, inputs, self._reference).detach()

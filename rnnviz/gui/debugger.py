@@ -25,6 +25,10 @@ class DebuggerTools(QtCore.QObject):
         self.frame = None
         window.session.frame_ready.connect(self._frame_ready)
         from .breakpoints_dock import BreakpointsDock
+        from .input_tab import InputShapeTab
+
+        self.input_tab = InputShapeTab(window.form)
+        window.form.tabs.addTab(self.input_tab, "Input")
 
         self.breakpoints = BreakpointsDock()
         window._add_dock("Breakpoints", self.breakpoints)

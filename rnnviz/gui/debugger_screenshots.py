@@ -72,7 +72,24 @@ def render_proof(output) -> Path:
         _close(window)
 
 
-RENDERS = {"gates.png": render_gates, "breakpoint.png": render_breakpoint, "proof.png": render_proof}
+def render_preflight(output) -> Path:
+    """The Input tab on seed-rnn with a wrong feature size typed."""
+    from .view_screenshots import _save
+
+    window = _window("seed-rnn")
+    try:
+        tab = window.debugger.input_tab
+        window.form.tabs.setCurrentWidget(tab)
+        tab.input_edit.setText("(5, 6, 6)")
+        tab.h0_edit.setText("(3, 5, 2)")
+        tab.check()
+        return _save(window.docks["Network"], output)
+    finally:
+        _close(window)
+
+
+RENDERS = {"gates.png": render_gates, "breakpoint.png": render_breakpoint, "proof.png": render_proof,
+           "preflight.png": render_preflight}
 
 
 def save_all(folder) -> list[Path]:
