@@ -50,7 +50,7 @@ class Proof:
         return float(gap.max()) if gap.size else 0.0
 
 
-def _initial_state(runner):
+def initial_state(runner):
     """h0 (and c0) in the module's own layout, from the runner's per-layer pieces."""
     def whole(parts):
         if parts is None:
@@ -100,7 +100,7 @@ def fused_vs_stepped(runner) -> Proof:
     named = list(module.named_parameters())
     head_named = [(f"head.{n}", p) for n, p in runner.head.named_parameters()] if runner.head is not None else []
     with torch.enable_grad():
-        out, h_n, c_n = _fused_forward(module, info, runner.inputs, _initial_state(runner))
+        out, h_n, c_n = _fused_forward(module, info, runner.inputs, initial_state(runner))
         out_tm = out.transpose(0, 1) if info.batch_first and not info.is_cell else out  # (T, B, D*H)
         result = runner.head(out_tm) if runner.head is not None else out_tm
         loss = compute_loss(runner.loss_name, result, runner.target)

@@ -19,6 +19,7 @@ from .build import Built, build, compute_loss
 from .cells import ModuleInfo, contribution_norm, gram, gru_step, input_projection, layer_weights, lstm_step, rnn_step, saturation
 from .inputs import initial_states, time_major_input
 from .operands import Operand
+from . import whatif
 from .preflight import check_shapes
 from .operands import equation as cell_equation
 from .record import layer_operands
@@ -107,6 +108,10 @@ class Runner:
         self._operands = [[Operand(o["name"], tuple(o["shape"]), o["dtype"], o["device"]) for o in ops]
                           for ops in self._operand_dicts]
         self.equation = cell_equation(info.kind, info.activation)
+        self.edits: list = []            # what-if edits (whatif.Edit), applied whenever their cell is computed
+        self._h_edits: dict[tuple, list] = {}
+        self._x_edits: dict[tuple, list] = {}
+        self._original = None
         self.reset()
 
     @classmethod
@@ -224,6 +229,51 @@ class Runner:
 
         return run_until(self, condition, until)
 
+    # -- what-if ------------------------------------------------------------------------
+    def edit(self, t: int, index: int, value: float = 0.0, *, layer: int = 0, target: str = "h", op: str = "set",
+             direction: int = 0, batch: int | None = None):
+        """Change unit `index` of H_t (target 'h') or feature `index` of the input X_t (target 'x') and
+        recompute from there: the run is left just after the edited cell (before it, for an input not
+        reached yet), so stepping on continues the edited run. Returns the whatif.Edit."""
+        edit = whatif.Edit(int(t), int(index), target, op, float(value), int(layer), int(direction),
+                           None if batch is None else int(batch))
+        width = self.info.hidden_size if target == "h" else self.info.input_size
+        whatif.check_edit(edit, self.info.num_layers, self.info.num_directions, self.seq_len, self.batch_size, width)
+        self.original()  # the unedited run, kept to compare against
+        if target == "h":
+            self._h_edits.setdefault((edit.layer, edit.direction, edit.t), []).append(edit)
+            cells = [self.schedule.index(Cell("forward", edit.layer, edit.direction, edit.t))]
+        else:
+            self._x_edits.setdefault(edit.t, []).append(edit)
+            cells = [self.schedule.index(Cell("forward", 0, d, edit.t)) for d in range(self.info.num_directions)]
+        self.edits.append(edit)
+        first = min(cells)
+        if self.position > first:  # computed already: redo it with the edit, and stop right after it
+            self.seek(first)
+            self.step()
+        return edit
+
+    def undo_edits(self) -> None:
+        """Drop every edit and recompute the original run up to the current position."""
+        if not self.edits:
+            return
+        position = self.position
+        self.reset()
+        self.edits, self._h_edits, self._x_edits = [], {}, {}
+        self.seek(position)
+
+    def original(self) -> Trace:
+        """The whole unedited run (forward and backward), stepped once on first use by a runner of its
+        own: the same arithmetic cell by cell, so before an edit the two runs are bit-identical."""
+        if self._original is None:
+            from .proof import initial_state
+
+            clean = Runner(self.module, self.inputs, initial_state(self), head=self.head, loss=self.loss_name,
+                           target=self.target, spec=self.spec)
+            clean.run_to_end()
+            self._original = clean.snapshot(copy=True)
+        return self._original
+
     # -- forward -------------------------------------------------------------------------
     def _previous_position(self, direction: int, t: int) -> int | None:
         prev = t + 1 if direction else t - 1
@@ -234,6 +284,8 @@ class Runner:
         w = self._weights[l, d]
         if l == 0:
             x = self.x[t]
+            if self._x_edits.get(t):  # the input is shared: every direction reads the edited X_t
+                x = whatif.apply(x, self._x_edits[t])
         else:
             below = [self._forward[l - 1, dd, t].h for dd in range(self.info.num_directions)]
             x = (below[0] if len(below) == 1 else torch.cat(below, dim=-1)).detach().requires_grad_(True)
@@ -250,6 +302,8 @@ class Runner:
             h, gates, gh = gru_step(gi, h_prev, w)
         else:
             h, c, gates = lstm_step(gi, h_prev, c_prev, w)
+        if self._h_edits.get((l, d, t)):
+            h = whatif.apply(h, self._h_edits[l, d, t])
         self._forward[l, d, t] = _ForwardState(x, h_prev, c_prev, gi, gh, h, c)
         key = (l, d, t)
         self.hidden[key] = h.detach().cpu().numpy()

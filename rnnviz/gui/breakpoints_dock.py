@@ -39,6 +39,8 @@ class BreakpointsDock(QtWidgets.QWidget):
 
         form = QtWidgets.QFormLayout()
         self.kind_box = QtWidgets.QComboBox()
+        self.kind_box.setMinimumContentsLength(12)
+        self.kind_box.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         for label, kind, op, default in CHOICES:
             self.kind_box.addItem(label, (kind, op, default))
         self.kind_box.currentIndexChanged.connect(self._kind_chosen)
@@ -59,9 +61,10 @@ class BreakpointsDock(QtWidgets.QWidget):
         self.remove_button = QtWidgets.QPushButton("Remove")
         self.run_button = QtWidgets.QPushButton("Run until ▶  (F5)")
         self.run_button.setToolTip("Step from here until a ticked breakpoint holds, or to the end")
-        for button in (self.add_button, self.remove_button, self.run_button):
+        for button in (self.add_button, self.remove_button):
             row.addWidget(button)
         layout.addLayout(row)
+        layout.addWidget(self.run_button)
         self.error_label = QtWidgets.QLabel("")
         self.error_label.setStyleSheet("color: #c00000")
         self.error_label.setWordWrap(True)

@@ -13,29 +13,37 @@ class DebuggerTools(QtCore.QObject):
 
     def __init__(self, window):
         super().__init__(window)
-        from .panels.gates import GatesPanel
-
-        self.window = window
-        self.gates = GatesPanel()
-        window._add_dock("Gates", self.gates)
-        window.tabifyDockWidget(window.docks["Hidden activations"], window.docks["Gates"])
-        window.docks["Gates"].visibilityChanged.connect(lambda on: on and self._show_gates())
-        self.gates.seek.connect(window.seek_time)
-        # Connected before the window's own apply_frame: so take the frame handed over, not window.frame.
-        self.frame = None
-        window.session.frame_ready.connect(self._frame_ready)
         from .breakpoints_dock import BreakpointsDock
         from .input_tab import InputShapeTab
+        from .panels.gates import GatesPanel
+        from .whatif_dock import WhatIfDock
 
+        self.window = window
+        self.frame = None
+        self.gates, self.breakpoints, self.whatif = GatesPanel(), BreakpointsDock(), WhatIfDock()
         self.input_tab = InputShapeTab(window.form)
         window.form.tabs.addTab(self.input_tab, "Input")
-
-        self.breakpoints = BreakpointsDock()
-        window._add_dock("Breakpoints", self.breakpoints)
-        window.tabifyDockWidget(window.docks["Network"], window.docks["Breakpoints"])
+        # Each beside a panel of the window, as a tab. Tabified while hidden: a second visible dock
+        # tabified before the window is shown leaves a stale tab bar drawn over the panels (Qt 6.11).
+        beside = {"Gates": "Hidden activations", "Breakpoints": "Network", "What-if": "Gradients"}
+        for name, widget in (("Gates", self.gates), ("Breakpoints", self.breakpoints), ("What-if", self.whatif)):
+            window._add_dock(name, widget)
+            window.docks[name].hide()
+        for name, other in beside.items():
+            window.tabifyDockWidget(window.docks[other], window.docks[name])
+        for name in beside:
+            window.docks[name].show()
         # The docks tabified last are the current tabs; show the window's own first, once it is laid out.
-        QtCore.QTimer.singleShot(0, lambda: (window.docks["Hidden activations"].raise_(), window.docks["Network"].raise_()))
+        QtCore.QTimer.singleShot(0, lambda: [window.docks[n].raise_() for n in beside.values()])
+        for name in ("Gates", "What-if"):
+            window.docks[name].visibilityChanged.connect(lambda on: on and self._show_panels())
+        # Connected before the window's own apply_frame: so take the frame handed over, not window.frame.
+        window.session.frame_ready.connect(self._frame_ready)
+        self.gates.seek.connect(window.seek_time)
+        self.whatif.seek.connect(window.seek_time)
         self.breakpoints.run_requested.connect(self.run_until)
+        self.whatif.edit_requested.connect(self.edit)
+        self.whatif.undo_requested.connect(self.undo_edits)
         self.last_hit = None
         self.proof_dialog = None
         # Where the last Run until stopped, kept in the status bar (the phase/t read-out changes every frame).
@@ -43,26 +51,46 @@ class DebuggerTools(QtCore.QObject):
         self.stop_label.setStyleSheet("color: #c00000; font-weight: bold")
         window.statusBar().addPermanentWidget(self.stop_label)
         for box in (window.layer_box, window.batch_box):
-            box.valueChanged.connect(lambda *_: self._show_gates())
-        window.direction_box.currentIndexChanged.connect(lambda *_: self._show_gates())
+            box.valueChanged.connect(lambda *_: self._show_panels())
+        window.direction_box.currentIndexChanged.connect(lambda *_: self._show_panels())
 
     def _frame_ready(self, frame) -> None:
         self.frame = frame
         self.breakpoints.set_layers(int(frame.trace.hidden.shape[0]))
         if frame.position == 0:  # reset or a new build: the last stop no longer describes what is shown
             self.stop_label.setText("")
-        self._show_gates()
+        self._show_panels()
 
     def selection(self) -> Selection:
         """What the selection bar says now (panels clip it to the network's own sizes)."""
         w = self.window
         return Selection(w.layer_box.value(), w.direction_box.currentData() or 0, w.batch_box.value())
 
-    def _show_gates(self) -> None:
+    def _show_panels(self) -> None:
         w = self.window
-        if self.frame is None or not (w.docks["Gates"].isVisible() or not w.isVisible()):
+        if self.frame is None:
             return
-        self.gates.show_frame(self.frame, self.selection())
+        for name, panel in (("Gates", self.gates), ("What-if", self.whatif)):
+            if w.docks[name].isVisible() or not w.isVisible():
+                panel.show_frame(self.frame, self.selection())
+
+    # -- what-if --------------------------------------------------------------------------
+    def edit(self, request: dict) -> None:
+        session = self.window.session
+        if session.read_only:
+            self.window.show_error("edits need a live run: a loaded trace is read-only (build the network)")
+            return
+        session.run_job(edit_job, self._edited, request)
+
+    def undo_edits(self) -> None:
+        if not self.window.session.read_only:
+            self.window.session.run_job(undo_job, self._edited)
+
+    def _edited(self, result) -> None:
+        original, edits = result
+        self.whatif.set_edits(original, edits)
+        self.window.docks["What-if"].raise_()
+        self.window.log(("what-if: " + edits[-1].describe()) if edits else "what-if: edits undone, back to the original run")
 
 
     # -- breakpoints ----------------------------------------------------------------------
@@ -119,6 +147,19 @@ class DebuggerTools(QtCore.QObject):
                         f"{proof.max_relative_gap:.0%}")
 
 
+def edit_job(runner, stopped, request):
+    if not hasattr(runner, "edit"):
+        raise ValueError("edits need a live run: this runner only replays a finished trace")
+    runner.edit(**request)
+    yield runner.original(), list(runner.edits)
+
+
+def undo_job(runner, stopped):
+    if hasattr(runner, "undo_edits"):
+        runner.undo_edits()
+        yield None, []
+
+
 def proof_job(runner, stopped):
     from rnnviz.engine.proof import fused_vs_stepped
 
@@ -164,6 +205,7 @@ def install_menu(window) -> None:
     action.setShortcutContext(QtCore.Qt.ShortcutContext.WindowShortcut)
     menu.addAction("&Breakpoints…", lambda: (window.docks["Breakpoints"].show(), window.docks["Breakpoints"].raise_()))
     menu.addAction("&Gates over time", lambda: (window.docks["Gates"].show(), window.docks["Gates"].raise_()))
+    menu.addAction("&What-if edits", lambda: (window.docks["What-if"].show(), window.docks["What-if"].raise_()))
     menu.addSeparator()
     menu.addAction("&Fused vs stepped proof…", tools.show_proof)
     tools.menu = menu

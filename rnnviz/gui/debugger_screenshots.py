@@ -10,7 +10,10 @@ def _window(preset: str, size=(1600, 1000)):
     from rnnviz.engine.presets import get_preset
 
     from .app import MainWindow
+    from .qt import app
     from .view_screenshots import _wait
+
+    app()
 
     window = MainWindow(get_preset(preset))
     window.resize(*size)
@@ -88,8 +91,31 @@ def render_preflight(output) -> Path:
         _close(window)
 
 
+def render_whatif(output) -> Path:
+    """lstm-memory: unit 3 of h_5 set to 0.9, run to the end, the edited run over the original."""
+    from .view_screenshots import _save, _wait
+
+    window = _window("lstm-memory")
+    try:
+        window.session.step(12)
+        _wait(window.is_idle)
+        dock = window.debugger.whatif
+        dock.t_box.setValue(5)
+        dock.index_box.setValue(3)
+        dock.value_edit.setText("0.9")
+        dock.apply_button.click()
+        _wait(window.is_idle)
+        window.session.run_to_end()
+        window.session.run_to_end()
+        _wait(window.is_idle)
+        window.docks["What-if"].raise_()
+        return _save(window, output)
+    finally:
+        _close(window)
+
+
 RENDERS = {"gates.png": render_gates, "breakpoint.png": render_breakpoint, "proof.png": render_proof,
-           "preflight.png": render_preflight}
+           "preflight.png": render_preflight, "whatif.png": render_whatif}
 
 
 def save_all(folder) -> list[Path]:

@@ -17,6 +17,7 @@ class GatesPanel(TimeCanvas):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.note = QtWidgets.QLabel("")
+        self.note.setWordWrap(True)
         self.toolbar.addWidget(self.note)
         self.toolbar.addStretch(1)
         self.frame: Frame | None = None
