@@ -143,6 +143,7 @@ class Runner:
         self.loss: float | None = None
         self._head_grads: dict[str, torch.Tensor] = {}
         self._head_output = None
+        self._direct = None
         self.hidden, self.hidden_grad = full(L, D, T, B, H), full(L, D, T, B, H)
         self.cell = full(L, D, T, B, H) if self.info.kind == "lstm" else None
         self.gates = {name: full(L, D, T, B, H) for name in {"rnn": "A", "gru": "RZN", "lstm": "IFGO"}[self.info.kind]}
@@ -334,6 +335,7 @@ class Runner:
         self._head_grads = {f"head.{n}": (torch.zeros_like(p) if g is None else g)
                             for (n, p), g in zip(head_params, grads[1:])}
         direct = grads[0] if grads[0] is not None else torch.zeros_like(out)
+        self._direct = direct.detach()  # (T, B, D*H): the loss's own term of each top-layer dL/dh_t
         top, H = self.info.num_layers - 1, self.info.hidden_size
         for d in range(self.info.num_directions):
             for t in range(self.seq_len):
@@ -343,9 +345,17 @@ class Runner:
 
     def _clear_loss(self) -> None:
         self.loss, self._head_output, self._head_grads = None, None, {}
+        self._direct = None
         self._grad_h.clear()
         self._grad_c.clear()
         self._block_sums.clear()
+
+    def _direct_grads(self) -> torch.Tensor:
+        """dL/d(out[t]) with every later state held fixed, (T, B, D*H): what the loss itself puts on
+        each top-layer h_t (the fused module's out.grad). Needs the forward pass done."""
+        if self._direct is None:
+            raise ValueError("the loss exists only after the forward pass: step to its end first")
+        return self._direct
 
     # -- backward ------------------------------------------------------------------------
     def _accumulate(self, state: _BackwardState, store: dict, tag: str, key: tuple, value: torch.Tensor) -> None:

@@ -16,17 +16,21 @@ class DebuggerTools(QtCore.QObject):
         from .breakpoints_dock import BreakpointsDock
         from .input_tab import InputShapeTab
         from .panels.gates import GatesPanel
+        from .truncation_dock import TruncationDock
         from .whatif_dock import WhatIfDock
 
         self.window = window
         self.frame = None
         self.gates, self.breakpoints, self.whatif = GatesPanel(), BreakpointsDock(), WhatIfDock()
+        self.truncation = TruncationDock()
         self.input_tab = InputShapeTab(window.form)
         window.form.tabs.addTab(self.input_tab, "Input")
         # Each beside a panel of the window, as a tab. Tabified while hidden: a second visible dock
         # tabified before the window is shown leaves a stale tab bar drawn over the panels (Qt 6.11).
-        beside = {"Gates": "Hidden activations", "Breakpoints": "Network", "What-if": "Gradients"}
-        for name, widget in (("Gates", self.gates), ("Breakpoints", self.breakpoints), ("What-if", self.whatif)):
+        beside = {"Gates": "Hidden activations", "Breakpoints": "Network", "What-if": "Gradients",
+                  "Truncated BPTT": "Gradients"}
+        for name, widget in (("Gates", self.gates), ("Breakpoints", self.breakpoints), ("What-if", self.whatif),
+                             ("Truncated BPTT", self.truncation)):
             window._add_dock(name, widget)
             window.docks[name].hide()
         for name, other in beside.items():
@@ -34,8 +38,8 @@ class DebuggerTools(QtCore.QObject):
         for name in beside:
             window.docks[name].show()
         # The docks tabified last are the current tabs; show the window's own first, once it is laid out.
-        QtCore.QTimer.singleShot(0, lambda: [window.docks[n].raise_() for n in beside.values()])
-        for name in ("Gates", "What-if"):
+        QtCore.QTimer.singleShot(0, lambda: [window.docks[n].raise_() for n in set(beside.values())])
+        for name in ("Gates", "What-if", "Truncated BPTT"):
             window.docks[name].visibilityChanged.connect(lambda on: on and self._show_panels())
         # Connected before the window's own apply_frame: so take the frame handed over, not window.frame.
         window.session.frame_ready.connect(self._frame_ready)
@@ -44,6 +48,8 @@ class DebuggerTools(QtCore.QObject):
         self.breakpoints.run_requested.connect(self.run_until)
         self.whatif.edit_requested.connect(self.edit)
         self.whatif.undo_requested.connect(self.undo_edits)
+        self.truncation.seek.connect(window.seek_time)
+        self.truncation.compute_requested.connect(self.truncate)
         self.last_hit = None
         self.proof_dialog = None
         # Where the last Run until stopped, kept in the status bar (the phase/t read-out changes every frame).
@@ -70,7 +76,7 @@ class DebuggerTools(QtCore.QObject):
         w = self.window
         if self.frame is None:
             return
-        for name, panel in (("Gates", self.gates), ("What-if", self.whatif)):
+        for name, panel in (("Gates", self.gates), ("What-if", self.whatif), ("Truncated BPTT", self.truncation)):
             if w.docks[name].isVisible() or not w.isVisible():
                 panel.show_frame(self.frame, self.selection())
 
@@ -89,6 +95,7 @@ class DebuggerTools(QtCore.QObject):
     def _edited(self, result) -> None:
         original, edits = result
         self.whatif.set_edits(original, edits)
+        self.truncation.clear()
         self.window.docks["What-if"].raise_()
         self.window.log(("what-if: " + edits[-1].describe()) if edits else "what-if: edits undone, back to the original run")
 
@@ -121,6 +128,20 @@ class DebuggerTools(QtCore.QObject):
         w.log(text)
         self.breakpoints.show_hit(text, hit is not None)
 
+
+    # -- truncated BPTT ------------------------------------------------------------------
+    def truncate(self, k: int) -> None:
+        if self.window.session.read_only:
+            self.window.show_error("the truncation split needs a live run: a loaded trace has no graph to replay")
+            return
+        self.window.session.run_job(truncation_job, self._truncated, int(k))
+
+    def _truncated(self, split) -> None:
+        self.truncation.set_split(split)
+        self.window.docks["Truncated BPTT"].raise_()
+        name, total, kept, dropped, cosine = split.whh_summary()[0]
+        self.window.log(f"truncated BPTT k={split.k}: {name} keeps {kept:.4g} of {total:.4g} (drops {dropped:.4g}, "
+                        f"cosine {cosine:.4f})")
 
     # -- fused vs stepped ----------------------------------------------------------------
     def show_proof(self):
@@ -158,6 +179,17 @@ def undo_job(runner, stopped):
     if hasattr(runner, "undo_edits"):
         runner.undo_edits()
         yield None, []
+
+
+def truncation_job(runner, stopped, k):
+    from rnnviz.engine.truncation import truncation_split
+
+    if not hasattr(runner, "run_until"):
+        raise ValueError("the truncation split needs a live run: this runner only replays a finished trace")
+    while not runner.done and not stopped():
+        runner.step()
+    if runner.done:
+        yield truncation_split(runner, k)
 
 
 def proof_job(runner, stopped):
@@ -206,6 +238,8 @@ def install_menu(window) -> None:
     menu.addAction("&Breakpoints…", lambda: (window.docks["Breakpoints"].show(), window.docks["Breakpoints"].raise_()))
     menu.addAction("&Gates over time", lambda: (window.docks["Gates"].show(), window.docks["Gates"].raise_()))
     menu.addAction("&What-if edits", lambda: (window.docks["What-if"].show(), window.docks["What-if"].raise_()))
+    menu.addAction("&Truncated BPTT", lambda: (window.docks["Truncated BPTT"].show(),
+                                               window.docks["Truncated BPTT"].raise_()))
     menu.addSeparator()
     menu.addAction("&Fused vs stepped proof…", tools.show_proof)
     tools.menu = menu

@@ -114,8 +114,25 @@ def render_whatif(output) -> Path:
         _close(window)
 
 
+def render_truncation(output) -> Path:
+    """vanishing-tanh split for k=10: what truncated BPTT keeps and drops."""
+    from .view_screenshots import _save, _wait
+
+    window = _window("vanishing-tanh")
+    try:
+        window.debugger.truncation.k_box.setValue(10)
+        window.debugger.truncate(10)
+        _wait(window.is_idle)
+        window.seek_time(20)
+        _wait(window.is_idle)
+        return _save(window, output)
+    finally:
+        _close(window)
+
+
 RENDERS = {"gates.png": render_gates, "breakpoint.png": render_breakpoint, "proof.png": render_proof,
-           "preflight.png": render_preflight, "whatif.png": render_whatif}
+           "preflight.png": render_preflight, "whatif.png": render_whatif,
+           "truncation.png": render_truncation}
 
 
 def save_all(folder) -> list[Path]:
