@@ -79,6 +79,13 @@ class Transport(QtWidgets.QWidget):
         self.position_label = StaticText("0 / 0", width="00000 / 00000 (backward)")
         layout.addWidget(self.position_label)
 
+    def set_compact(self, on: bool) -> None:
+        """Icons only (lecture mode at 16pt: with their text the buttons alone are wider than a
+        1280-pixel screen); the names stay in the tooltips and the Run menu."""
+        style = QtCore.Qt.ToolButtonStyle.ToolButtonIconOnly if on else QtCore.Qt.ToolButtonStyle.ToolButtonTextBesideIcon
+        for button in self.buttons.values():
+            button.setToolButtonStyle(style)
+
     def speed_value(self) -> float:
         return float(self.speed.currentData())
 

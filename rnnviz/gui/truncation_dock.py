@@ -7,6 +7,7 @@ import numpy as np
 from .frame import Frame, Selection
 from .panels.common import TimeCanvas, coloured_title, integer_ticks, set_range, set_series
 from .qt import QtCore, QtWidgets, pg, set_title
+from .strip import ControlStrip
 
 COLOURS = ["#1f77b4", "#2ca02c", "#d62728"]  # total, kept, dropped
 HEADERS = ("W_hh", "‖total‖", "‖kept‖", "‖dropped‖", "cos(kept, total)")
@@ -23,10 +24,12 @@ class TruncationDock(TimeCanvas):
         self.k_box.setToolTip("Truncation length: the gradient entering at t travels back at most k-1 steps")
         self.compute_button = QtWidgets.QPushButton("Compute split")
         self.compute_button.setToolTip("Runs to the end of the backward pass first if needed")
-        self.toolbar.addWidget(QtWidgets.QLabel("truncation length k"))
-        self.toolbar.addWidget(self.k_box)
-        self.toolbar.addWidget(self.compute_button)
-        self.toolbar.addStretch(1)
+        row = QtWidgets.QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        for widget in (QtWidgets.QLabel("truncation length k"), self.k_box, self.compute_button):
+            row.addWidget(widget)
+        row.addStretch(1)
+        self.toolbar.addWidget(ControlStrip(row), 1)
         self.compute_button.clicked.connect(lambda: self.compute_requested.emit(self.k_box.value()))
 
         self.plot = self.add_plot(0, 0, "dL/dh_t: kept and dropped", "timestep t", "‖·‖ over batch", log_y=True)

@@ -12,6 +12,7 @@ from rnnviz.engine.whatif import OPS, overlay
 from .frame import Frame, Selection
 from .panels.common import TimeCanvas, coloured_title, integer_ticks, set_range, set_series
 from .qt import QtCore, QtWidgets, pg, set_title
+from .strip import ControlStrip
 
 COLOURS = ["#d62728", "#1f77b4"]  # edited, original
 
@@ -46,8 +47,8 @@ class WhatIfDock(TimeCanvas):
                 form.addWidget(widget, row, 2 * col + 1)
         self.target_box.setMinimumContentsLength(8)
         self.target_box.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.toolbar.addLayout(form)
-        self.toolbar.addStretch(1)
+        form.setColumnStretch(6, 1)
+        self.toolbar.addWidget(ControlStrip(form), 1)
         self.status = QtWidgets.QLabel("Pause the forward pass, choose a unit and Apply: the run is redone from "
                                        "that cell with the change, then step or run on.")
         self.status.setWordWrap(True)
