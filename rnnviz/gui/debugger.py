@@ -129,6 +129,18 @@ class DebuggerTools(QtCore.QObject):
         self.breakpoints.show_hit(text, hit is not None)
 
 
+    # -- export -------------------------------------------------------------------------
+    def export_run(self, folder=None):
+        """Slides and a GIF of the whole schedule (the open lesson's text on the title slide)."""
+        from .run_export import ask_and_export, export_with_progress
+
+        try:
+            self.exporter = export_with_progress(self.window, folder) if folder else ask_and_export(self.window)
+        except (ValueError, OSError) as exc:
+            self.window.show_error(str(exc))
+            return None
+        return self.exporter
+
     # -- truncated BPTT ------------------------------------------------------------------
     def truncate(self, k: int) -> None:
         if self.window.session.read_only:
@@ -242,4 +254,6 @@ def install_menu(window) -> None:
                                                window.docks["Truncated BPTT"].raise_()))
     menu.addSeparator()
     menu.addAction("&Fused vs stepped proof…", tools.show_proof)
+    menu.addSeparator()
+    menu.addAction("E&xport run / lesson as GIF and slides…", tools.export_run)
     tools.menu = menu

@@ -130,9 +130,39 @@ def render_truncation(output) -> Path:
         _close(window)
 
 
+def render_export(output) -> Path:
+    """Lesson 8 exported: its title slide and a slide from the backward pass, side by side in the
+    README as two files (export-title.png next to `output`)."""
+    import shutil
+    import tempfile
+
+    from .view_screenshots import _wait
+
+    window = _window("vanishing-tanh")
+    try:
+        window.view_extras.show_lessons().select(8)
+        with tempfile.TemporaryDirectory() as folder:
+            exporter = window.debugger.export_run(folder)
+            _wait(lambda: not exporter.is_running(), timeout=300)
+            slides = sorted(Path(folder).glob("slide-*.png"))
+            shutil.copy(slides[0], Path(output).with_name("export-title.png"))
+            shutil.copy(slides[len(slides) * 3 // 4], output)
+        return Path(output)
+    finally:
+        _close(window)
+
+
+def render_lecture_1280(output) -> Path:
+    """Lecture mode at 1280x800: the Lesson dock fits and reads."""
+    from .view_screenshots import render_presentation
+
+    return render_presentation(output, size=(1280, 800), lesson=8)
+
+
 RENDERS = {"gates.png": render_gates, "breakpoint.png": render_breakpoint, "proof.png": render_proof,
            "preflight.png": render_preflight, "whatif.png": render_whatif,
-           "truncation.png": render_truncation}
+           "truncation.png": render_truncation, "export-slide.png": render_export,
+           "presentation-1280x800.png": render_lecture_1280}
 
 
 def save_all(folder) -> list[Path]:
