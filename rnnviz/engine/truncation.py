@@ -6,7 +6,7 @@ back at most k-1 steps: it reaches h_s, ..., h_{s-k+1} and is dropped beyond. Go
 the same t costs no step; every step along a recurrent connection does, in either direction (a path
 through a bidirectional stack may go back in time in one layer and forward in the reverse
 direction below). The kept part is computed on the runner's own per-cell graphs, one
-vector-Jacobian product per cell and age (steps travelled) below k; the dropped part is the runner's
+vector-Jacobian product per cell for all its ages (steps travelled) below k at once; the dropped part is the runner's
 total minus the kept part. Unidirectional, with k >= T nothing is dropped.
 """
 from __future__ import annotations
@@ -81,23 +81,30 @@ def truncation_split(runner, k: int) -> TruncationSplit:
         name = w.names["weight_hh"]
         whh_kept.setdefault(name, torch.zeros_like(w.weight_hh))
         prev = runner._previous_position(d, t)
-        for age, (grad_h, grad_c) in sorted(bands.pop(key, {}).items()):
-            kept[key] += grad_h.detach().cpu().numpy()
-            outputs, grad_outputs = [fwd.h], [grad_h]
-            if lstm:
-                outputs.append(fwd.c)
-                grad_outputs.append(torch.zeros_like(fwd.c) if grad_c is None else grad_c)
-            wanted = [fwd.gi if fwd.gh is None else fwd.gh, fwd.h_prev] + ([fwd.c_prev] if lstm else [])
-            wanted += [fwd.x] if l > 0 else []
-            with torch.enable_grad():
-                grads = torch.autograd.grad(outputs, wanted, grad_outputs, retain_graph=True, allow_unused=True)
-            grads = [torch.zeros_like(x) if g is None else g for x, g in zip(wanted, grads)]
-            with torch.no_grad():
-                whh_kept[name] += grads[0].T @ fwd.h_prev.detach()
+        ages = sorted(bands.pop(key, {}).items())
+        if not ages:
+            continue
+        grad_h = torch.stack([g for _, (g, _) in ages])  # (A, B, H): one row of gradients per age
+        kept[key] += grad_h.sum(0).detach().cpu().numpy()
+        outputs, grad_outputs = [fwd.h], [grad_h]
+        if lstm:
+            outputs.append(fwd.c)
+            grad_outputs.append(torch.stack([torch.zeros_like(fwd.c) if c is None else c for _, (_, c) in ages]))
+        wanted = [fwd.gi if fwd.gh is None else fwd.gh, fwd.h_prev] + ([fwd.c_prev] if lstm else [])
+        wanted += [fwd.x] if l > 0 else []
+        # Every age through the cell in one vector-Jacobian product (vmapped over the leading A).
+        with torch.enable_grad():
+            grads = torch.autograd.grad(outputs, wanted, grad_outputs, retain_graph=True, allow_unused=True,
+                                        is_grads_batched=True)
+        grads = [torch.zeros((len(ages), *x.shape), dtype=x.dtype, device=x.device) if g is None else g
+                 for x, g in zip(wanted, grads)]
+        with torch.no_grad():
+            whh_kept[name] += grads[0].sum(0).T @ fwd.h_prev.detach()  # linear: sum the ages first
+        for i, (age, _) in enumerate(ages):
             if prev is not None and age + 1 < k:  # one more step back in time: kept only inside the window
-                add((l, d, prev), age + 1, grads[1], grads[2] if lstm else None)
+                add((l, d, prev), age + 1, grads[1][i], grads[2][i] if lstm else None)
             if l > 0:  # down a layer at the same t: no step in time
-                grad_x = grads[-1]
+                grad_x = grads[-1][i]
                 for dd in range(D):
                     add((l - 1, dd, t), age, grad_x[:, dd * H:(dd + 1) * H])
     total = np.asarray(runner.hidden_grad)
