@@ -50,7 +50,7 @@ class MainWindow(QtWidgets.QMainWindow):
                              ("Gradients", self.gradients), ("Messages", self.messages)):
             self._add_dock(name, widget)
         self._default_layout()
-        from .debugger import install_docks, install_menu  # issue 11: Gates, Breakpoints, Debug menu
+        from .debugger import install_docks, install_menu  # issue 11: debugger docks, Input tab, Debug menu
 
         install_docks(self)
         self._make_menus()

@@ -37,7 +37,7 @@ class GatesPanel(TimeCanvas):
         gates = gates_of(kind)
         if not gates:
             self.fraction_plot = None
-            self.note.setText("A plain RNN has no gates: build a GRU or an LSTM (or their cells) to see them here.")
+            self.note.setText("This network has no gates (a plain RNN): build a GRU or an LSTM, or their cells, to see them here.")
             return
         self.note.setText("Gates of the selected layer, direction and batch element; click a plot to move there.")
         panels = [(g.key, g.label, g.levels) for g in gates] + ([("C", "c_t  cell state", None)] if kind == "lstm" else [])
