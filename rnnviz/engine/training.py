@@ -75,6 +75,7 @@ class TrainConfig:
     lr: float | None = None  # None: DEFAULT_LR for (model, optimizer)
     optimizer: str = "sgd"
     clip: float | None = None  # max gradient norm; None = no clipping
+    truncation: int | None = None  # truncated BPTT: each loss term backpropagates k-1 steps at most; None = full
     seed: int = 0
     keep_weights: bool = True  # a weights copy per iteration, to reopen it in the debugger
     sample_prefix: str = "h"
@@ -95,6 +96,8 @@ class TrainConfig:
             raise ValueError(f"lr must be > 0, got {self.lr}")
         if self.clip is not None and not (math.isfinite(self.clip) and self.clip > 0):
             raise ValueError(f"clip must be > 0, got {self.clip}")
+        if self.truncation is not None and self.truncation < 1:
+            raise ValueError(f"truncation must be at least 1 (or None for full BPTT), got {self.truncation}")
         # A window needs one more character for its target.
         self.seq_length = min(self.seq_length, len(self.text) - 1)
 
@@ -218,12 +221,16 @@ class Trainer:
         # A fresh zero state per window: each iteration is self-contained, so reopening it in
         # the debugger (weights + batch + h0 = 0) reproduces it exactly.
         self.optimizer.zero_grad()
-        log_probs, hiddens, _ = self.model.run_sequence(x)
-        for h in hiddens:
-            h.retain_grad()
-        loss = self.loss_fn(log_probs[:, 0], y)
-        loss.backward()
-        profile = np.array([float(h.grad.norm()) if h.grad is not None else 0.0 for h in hiddens])
+        k = self.config.truncation
+        if k is not None and k < len(inputs):
+            loss, profile = self._truncated_backward(x, y, k)
+        else:
+            log_probs, hiddens, _ = self.model.run_sequence(x)
+            for h in hiddens:
+                h.retain_grad()
+            loss = self.loss_fn(log_probs[:, 0], y)
+            loss.backward()
+            profile = np.array([float(h.grad.norm()) if h.grad is not None else 0.0 for h in hiddens])
         param_norms = {n: float(p.grad.norm()) for n, p in self.model.named_parameters() if p.grad is not None}
         params = list(self.model.parameters())
         if self.config.clip is not None:
@@ -233,6 +240,32 @@ class Trainer:
             before = after = _grad_norm(params)
         self.optimizer.step()
         return float(loss.detach()), before, after, param_norms, profile, weights
+
+    def _truncated_backward(self, x, y, k: int):
+        """Truncated BPTT(k): the loss term at s backpropagates through h_s, ..., h_{s-k+1} only.
+
+        Each window restarts from the detached state before it, so the summed gradient is exactly
+        the part rnnviz.engine.truncation.truncation_split keeps. Returns (the full loss, ‖kept
+        dL/dh_t‖ per t). T windows of at most k steps: fine for character windows."""
+        T = x.shape[0]
+        with torch.no_grad():
+            log_probs, _, _ = self.model.run_sequence(x)
+            loss = self.loss_fn(log_probs[:, 0], y)
+            states, state = [], None
+            for t in range(T):
+                _, _, state = self.model.run_sequence(x[t:t + 1], state)
+                states.append(state)
+        kept: list = [None] * T
+        for s in range(T):
+            start = max(0, s - k + 1)
+            window, hiddens, _ = self.model.run_sequence(x[start:s + 1], None if start == 0 else states[start - 1])
+            for h in hiddens:
+                h.retain_grad()
+            (nn.functional.nll_loss(window[-1], y[s:s + 1]) / T).backward()  # NLLLoss averages over the T terms
+            for i, h in enumerate(hiddens):
+                if h.grad is not None:
+                    kept[start + i] = h.grad if kept[start + i] is None else kept[start + i] + h.grad
+        return loss, np.array([float(g.norm()) if g is not None else 0.0 for g in kept])
 
     def iterations(self):
         """Train `config.epochs` epochs; yield an IterationRecord after every step.
