@@ -38,7 +38,9 @@ LESSONS: tuple[Lesson, ...] = (
     ),
     Lesson(
         3, "batch_first", "batch-first",
-        look_at="The input and out shapes, next to the same panels for seed-rnn.",
+        look_at="The input and out shapes, next to the same panels for seed-rnn. Then type (6, 5, 4) in the "
+                "Network dock's Input tab with batch_first off and on: the same shape is read as 6 steps of a "
+                "batch of 5 or 5 steps of a batch of 6, and h_n follows the batch.",
         expect="input and out become (batch, seq, feature) = (5, 6, 4) and (5, 6, 2); h_n stays "
                "(layers, batch, hidden) = (3, 5, 2). The numbers are the same.",
         question="Why does batch_first not change h_n?",
@@ -63,7 +65,8 @@ LESSONS: tuple[Lesson, ...] = (
     ),
     Lesson(
         6, "LSTM: keeping the gradient alive", "lstm-memory",
-        look_at="The same sequence as lesson 4, on an LSTM: the gradient profile and the forget gate F_t.",
+        look_at="The same sequence as lesson 4, on an LSTM: the gradient profile and the forget gate F_t "
+                "(the Gates dock draws f_t for every unit and timestep, and how much of it is saturated).",
         expect="The cell state carries the gradient through C_t = F_t * C_{t-1} + ...: with the forget-gate "
                "bias at 2, F_t is near 0.88, the gradient decays slowly, and dL/dh_0 is about 10^8 times "
                "the tanh RNN's.",
