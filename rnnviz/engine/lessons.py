@@ -38,7 +38,9 @@ LESSONS: tuple[Lesson, ...] = (
     ),
     Lesson(
         3, "batch_first", "batch-first",
-        look_at="The input and out shapes, next to the same panels for seed-rnn.",
+        look_at="The input and out shapes, next to the same panels for seed-rnn. Then type (6, 5, 4) in the "
+                "Network dock's Input tab with batch_first off and on: the same shape is read as 6 steps of a "
+                "batch of 5 or 5 steps of a batch of 6, and h_n follows the batch.",
         expect="input and out become (batch, seq, feature) = (5, 6, 4) and (5, 6, 2); h_n stays "
                "(layers, batch, hidden) = (3, 5, 2). The numbers are the same.",
         question="Why does batch_first not change h_n?",
@@ -63,7 +65,8 @@ LESSONS: tuple[Lesson, ...] = (
     ),
     Lesson(
         6, "LSTM: keeping the gradient alive", "lstm-memory",
-        look_at="The same sequence as lesson 4, on an LSTM: the gradient profile and the forget gate F_t.",
+        look_at="The same sequence as lesson 4, on an LSTM: the gradient profile and the forget gate F_t "
+                "(the Gates dock draws f_t for every unit and timestep, and how much of it is saturated).",
         expect="The cell state carries the gradient through C_t = F_t * C_{t-1} + ...: with the forget-gate "
                "bias at 2, F_t is near 0.88, the gradient decays slowly, and dL/dh_0 is about 10^8 times "
                "the tanh RNN's.",
@@ -76,6 +79,17 @@ LESSONS: tuple[Lesson, ...] = (
         expect="The loss falls below a tenth of its first value within 200 epochs, and the greedy sample "
                "from 'h' becomes 'hello world'.",
         question="After 'l' comes 'l', 'o' or 'd': what must the hidden state remember to get it right?",
+    ),
+    Lesson(
+        8, "Find where the gradient vanished", "vanishing-tanh",
+        look_at="The Breakpoints dock (Debug > Breakpoints): add \"‖dL/dh_t‖ < 1e-6\" and press Run until (F5). "
+                "The run goes through the forward pass and back through time, and stops at the first timestep "
+                "whose gradient is below the threshold; the status bar and Messages say where.",
+        expect="It stops in the backward pass at t=11: ‖dL/dh_11‖ is about 6e-7, while ‖dL/dh_39‖ is about 11. "
+               "Everything the loss can teach the first 12 steps arrives through gradients a ten-millionth "
+               "the size of the last one's.",
+        question="Move the threshold to 1e-3 and 1e-9: how many timesteps does each factor of 1000 cost, and "
+                 "which number of lesson 4 predicts it?",
     ),
 )
 

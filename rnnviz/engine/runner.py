@@ -18,6 +18,8 @@ from .build import Built, build, compute_loss
 from .cells import ModuleInfo, contribution_norm, gram, gru_step, input_projection, layer_weights, lstm_step, rnn_step, saturation
 from .inputs import initial_states, time_major_input
 from .names import GATE_NAMES
+from . import whatif
+from .preflight import check_shapes
 from .operands import equation as cell_equation
 from .record import layer_operands
 from .schedule import Cell, StepRecord, backward_schedule, forward_schedule, new_run_id
@@ -52,6 +54,8 @@ class Runner:
                  spec: RNNSpec | None = None):
         self.module, self.head, self.loss_name, self.target, self.spec = module, head, loss, target, spec
         self.info = info = ModuleInfo.of(module)
+        if isinstance(inputs, torch.Tensor):  # every shape problem named, with the layout, before anything runs
+            check_shapes(module, inputs, h0)
         self._reference = next(module.parameters())
         self.inputs = inputs
         self.x = time_major_input(info, inputs, self._reference).detach()
@@ -66,6 +70,10 @@ class Runner:
         self.equation = cell_equation(info.kind, info.activation)
         self.run_id, self.label = new_run_id(), ""   # label: how the window names this run ("" = by its spec)
         self.version = 0    # bumped by every change a snapshot would show: redraws compare it, not arrays
+        self.edits: list = []            # what-if edits (whatif.Edit), applied whenever their cell is computed
+        self._h_edits: dict[tuple, list] = {}
+        self._x_edits: dict[tuple, list] = {}
+        self._original = None
         self.reset()
 
     @classmethod
@@ -102,6 +110,7 @@ class Runner:
         self.loss: float | None = None
         self._head_grads: dict[str, torch.Tensor] = {}
         self._head_output = None
+        self._direct = None
         self.hidden, self.hidden_grad = full(L, D, T, B, H), full(L, D, T, B, H)
         self.cell = full(L, D, T, B, H) if self.info.kind == "lstm" else None
         self.gates = {name: full(L, D, T, B, H) for name in GATE_NAMES[self.info.kind]}
@@ -183,6 +192,59 @@ class Runner:
     def run_to_end(self) -> None:
         self.seek(len(self.schedule))
 
+    def run_until(self, condition=None, until: int | None = None):
+        """Step forward (and on through the backward pass) until `condition` holds at the cell just
+        done: a breakpoints.Condition or a list of them (default: the NaN/Inf sentinel). Returns the
+        breakpoints.Hit naming where and why, or None when `until` (default: the end) came first."""
+        from .breakpoints import run_until
+
+        return run_until(self, condition, until)
+
+    # -- what-if ------------------------------------------------------------------------
+    def edit(self, t: int, index: int, value: float = 0.0, *, layer: int = 0, target: str = "h", op: str = "set",
+             direction: int = 0, batch: int | None = None):
+        """Change unit `index` of H_t (target 'h') or feature `index` of the input X_t (target 'x') and
+        recompute from there: the run is left just after the edited cell (before it, for an input not
+        reached yet), so stepping on continues the edited run. Returns the whatif.Edit."""
+        edit = whatif.Edit(int(t), int(index), target, op, float(value), int(layer), int(direction),
+                           None if batch is None else int(batch))
+        width = self.info.hidden_size if target == "h" else self.info.input_size
+        whatif.check_edit(edit, self.info.num_layers, self.info.num_directions, self.seq_len, self.batch_size, width)
+        self.original()  # the unedited run, kept to compare against
+        if target == "h":
+            self._h_edits.setdefault((edit.layer, edit.direction, edit.t), []).append(edit)
+            cells = [self.schedule.index(Cell("forward", edit.layer, edit.direction, edit.t))]
+        else:
+            self._x_edits.setdefault(edit.t, []).append(edit)
+            cells = [self.schedule.index(Cell("forward", 0, d, edit.t)) for d in range(self.info.num_directions)]
+        self.edits.append(edit)
+        first = min(cells)
+        if self.position > first:  # computed already: redo it with the edit, and stop right after it
+            self.seek(first)
+            self.step()
+        return edit
+
+    def undo_edits(self) -> None:
+        """Drop every edit and recompute the original run up to the current position."""
+        if not self.edits:
+            return
+        position = self.position
+        self.reset()
+        self.edits, self._h_edits, self._x_edits = [], {}, {}
+        self.seek(position)
+
+    def original(self) -> Trace:
+        """The whole unedited run (forward and backward), stepped once on first use by a runner of its
+        own: the same arithmetic cell by cell, so before an edit the two runs are bit-identical."""
+        if self._original is None:
+            from .proof import initial_state
+
+            clean = Runner(self.module, self.inputs, initial_state(self), head=self.head, loss=self.loss_name,
+                           target=self.target, spec=self.spec)
+            clean.run_to_end()
+            self._original = clean.snapshot(copy=True)
+        return self._original
+
     # -- forward -------------------------------------------------------------------------
     def _previous_position(self, direction: int, t: int) -> int | None:
         prev = t + 1 if direction else t - 1
@@ -193,6 +255,8 @@ class Runner:
         w = self._weights[l, d]
         if l == 0:
             x = self.x[t]
+            if self._x_edits.get(t):  # the input is shared: every direction reads the edited X_t
+                x = whatif.apply(x, self._x_edits[t])
         else:
             below = [self._forward[l - 1, dd, t].h for dd in range(self.info.num_directions)]
             x = (below[0] if len(below) == 1 else torch.cat(below, dim=-1)).detach().requires_grad_(True)
@@ -209,6 +273,8 @@ class Runner:
             h, gates, gh = gru_step(gi, h_prev, w)
         else:
             h, c, gates = lstm_step(gi, h_prev, c_prev, w)
+        if self._h_edits.get((l, d, t)):
+            h = whatif.apply(h, self._h_edits[l, d, t])
         self._forward[l, d, t] = _ForwardState(x, h_prev, c_prev, gi, gh, h, c)
         key = (l, d, t)
         self.hidden[key] = h.detach().cpu().numpy()
@@ -239,6 +305,7 @@ class Runner:
         self._head_grads = {f"head.{n}": (torch.zeros_like(p) if g is None else g)
                             for (n, p), g in zip(head_params, grads[1:])}
         direct = grads[0] if grads[0] is not None else torch.zeros_like(out)
+        self._direct = direct.detach()  # (T, B, D*H): the loss's own term of each top-layer dL/dh_t
         top, H = self.info.num_layers - 1, self.info.hidden_size
         for d in range(self.info.num_directions):
             for t in range(self.seq_len):
@@ -248,9 +315,17 @@ class Runner:
 
     def _clear_loss(self) -> None:
         self.loss, self._head_output, self._head_grads = None, None, {}
+        self._direct = None
         self._grad_h.clear()
         self._grad_c.clear()
         self._block_sums.clear()
+
+    def _direct_grads(self) -> torch.Tensor:
+        """dL/d(out[t]) with every later state held fixed, (T, B, D*H): what the loss itself puts on
+        each top-layer h_t (the fused module's out.grad). Needs the forward pass done."""
+        if self._direct is None:
+            raise ValueError("the loss exists only after the forward pass: step to its end first")
+        return self._direct
 
     # -- backward ------------------------------------------------------------------------
     def _accumulate(self, state: _BackwardState, store: dict, tag: str, key: tuple, value: torch.Tensor) -> None:

@@ -36,6 +36,7 @@ TRAIN_FIELDS = (
     Field("lr", float, low=0.0, low_open=True, optional=True, help="None: DEFAULT_LR for (model, optimizer)"),
     Field("optimizer", str, choices=OPTIMIZERS),
     Field("clip", float, low=0.0, low_open=True, optional=True, help="max gradient norm; None = no clipping"),
+    Field("truncation", int, low=1, optional=True, help="truncated BPTT: each loss term backpropagates k-1 steps at most; None = full"),
     Field("seed", int, low=0),
     Field("keep_weights", bool),
     Field("sample_prefix", str),
@@ -57,6 +58,7 @@ class TrainConfig:
     lr: float | None = None  # None: DEFAULT_LR for (model, optimizer)
     optimizer: str = "sgd"
     clip: float | None = None  # max gradient norm; None = no clipping
+    truncation: int | None = None  # truncated BPTT: each loss term backpropagates k-1 steps at most; None = full
     seed: int = 0
     keep_weights: bool = True  # a weights copy per iteration, to reopen it in the debugger
     sample_prefix: str = "h"

@@ -120,12 +120,16 @@ class Trainer:
         # A fresh zero state per window: each iteration is self-contained, so reopening it in
         # the debugger (weights + batch + h0 = 0) reproduces it exactly.
         self.optimizer.zero_grad()
-        log_probs, hiddens, _ = self.model.run_sequence(x)
-        for h in hiddens:
-            h.retain_grad()
-        loss = self.loss_fn(log_probs[:, 0], y)
-        loss.backward()
-        profile = np.array([float(h.grad.norm()) if h.grad is not None else 0.0 for h in hiddens])
+        k = self.config.truncation
+        if k is not None and k < len(inputs):
+            loss, profile = self._truncated_backward(x, y, k)
+        else:
+            log_probs, hiddens, _ = self.model.run_sequence(x)
+            for h in hiddens:
+                h.retain_grad()
+            loss = self.loss_fn(log_probs[:, 0], y)
+            loss.backward()
+            profile = np.array([float(h.grad.norm()) if h.grad is not None else 0.0 for h in hiddens])
         param_norms = {n: float(p.grad.norm()) for n, p in self.model.named_parameters() if p.grad is not None}
         params = list(self.model.parameters())
         if self.config.clip is not None:
@@ -135,6 +139,32 @@ class Trainer:
             before = after = _grad_norm(params)
         self.optimizer.step()
         return float(loss.detach()), before, after, param_norms, profile, weights
+
+    def _truncated_backward(self, x, y, k: int):
+        """Truncated BPTT(k): the loss term at s backpropagates through h_s, ..., h_{s-k+1} only.
+
+        Each window restarts from the detached state before it, so the summed gradient is exactly
+        the part rnnviz.engine.truncation.truncation_split keeps. Returns (the full loss, ‖kept
+        dL/dh_t‖ per t). T windows of at most k steps: fine for character windows."""
+        T = x.shape[0]
+        with torch.no_grad():
+            log_probs, _, _ = self.model.run_sequence(x)
+            loss = self.loss_fn(log_probs[:, 0], y)
+            states, state = [], None
+            for t in range(T):
+                _, _, state = self.model.run_sequence(x[t:t + 1], state)
+                states.append(state)
+        kept: list = [None] * T
+        for s in range(T):
+            start = max(0, s - k + 1)
+            window, hiddens, _ = self.model.run_sequence(x[start:s + 1], None if start == 0 else states[start - 1])
+            for h in hiddens:
+                h.retain_grad()
+            (nn.functional.nll_loss(window[-1], y[s:s + 1]) / T).backward()  # NLLLoss averages over the T terms
+            for i, h in enumerate(hiddens):
+                if h.grad is not None:
+                    kept[start + i] = h.grad if kept[start + i] is None else kept[start + i] + h.grad
+        return loss, np.array([float(g.norm()) if g is not None else 0.0 for g in kept])
 
     def iterations(self):
         """Train `config.epochs` epochs; yield an IterationRecord after every step.

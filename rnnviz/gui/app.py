@@ -55,7 +55,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.panels = [(self.docks["Shapes"], self.shapes), (self.docks["Hidden activations"], self.activations),
                        (self.docks["Gradients"], self.gradients)]
         self._default_layout()
+        from .debugger import install_docks, install_menu  # issue 11: debugger docks, Input tab, Debug menu
+
+        install_docks(self)
         self._make_menus()
+        install_menu(self)
         self._make_status_bar()
         self._connect()
         self._settings = open_settings()

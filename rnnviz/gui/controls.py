@@ -21,8 +21,10 @@ DEFAULTS = {f.name: f.default for f in dataclasses.fields(RNNSpec)}
 
 
 class SpecForm(QtWidgets.QWidget):
-    """Edits an RNNSpec; `build_requested(spec)` on Build."""
+    """Edits an RNNSpec. `spec_changed(spec)` on every valid edit (the Input tab re-checks shapes);
+    `build_requested(spec)` on Build."""
 
+    spec_changed = QtCore.Signal(object)
     build_requested = QtCore.Signal(object)
 
     def __init__(self, spec: RNNSpec | None = None, parent=None):
@@ -245,6 +247,7 @@ class SpecForm(QtWidgets.QWidget):
         preset = self.preset.currentData()
         self.description.setText(get_preset(preset).description if preset else "custom settings")
         self.code.setPlainText(pytorch_code(spec))
+        self.spec_changed.emit(spec)
 
     def _build(self) -> None:
         try:

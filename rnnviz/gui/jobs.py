@@ -33,6 +33,14 @@ class DevicesFound:
     devices: list          # [(device, label)] once torch is loaded
 
 
+@dataclass
+class JobResult:
+    """Something a custom job (Session.run_job) found, for `callback` on the GUI thread."""
+
+    callback: object
+    value: object
+
+
 class Playing:
     """Play has started (its frames follow)."""
 

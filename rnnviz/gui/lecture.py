@@ -15,7 +15,7 @@ THEMES = {
     "dark": {"bg": "#000000", "fg": "#ffffff", "panel": "#161616", "accent": "#ffd21f", "select": "#3a3a00"},
 }
 PRESENTATION_POINTS = 16  # widget text; plot ticks and titles scale from it
-FOLDED_DOCKS = ("Network", "Messages")  # the controls a class does not need to see
+FOLDED_DOCKS = ("Network", "Messages", "Breakpoints")  # the controls a class does not need to see
 
 
 def stylesheet(theme: str, points: int = PRESENTATION_POINTS) -> str:
@@ -37,7 +37,7 @@ def stylesheet(theme: str, points: int = PRESENTATION_POINTS) -> str:
     QSlider::handle:horizontal {{ background: {c['accent']}; width: 22px; margin: -8px 0; }}
     QProgressBar {{ border: 2px solid {c['fg']}; text-align: center; }}
     QProgressBar::chunk {{ background: {c['accent']}; }}
-    QLabel#lessonTitle {{ font-size: {points + 8}pt; font-weight: bold; color: {c['accent']}; }}
+    QLabel#lessonTitle {{ font-size: {points + 4}pt; font-weight: bold; color: {c['accent']}; }}
     """
 
 
@@ -150,6 +150,8 @@ class Presentation(QtCore.QObject):
             w.setStyleSheet(saved["sheet"])
             style_plots(w, None, None)
             w.restoreState(saved["state"])
+            if hasattr(w, "transport"):
+                w.transport.set_compact(False)
             for bar, visible in saved["toolbars"].items():
                 bar.setVisible(visible)
             if not saved["full"]:
@@ -165,6 +167,8 @@ class Presentation(QtCore.QObject):
         for name in FOLDED_DOCKS:
             if name in docks:
                 docks[name].hide()
+        if hasattr(w, "transport"):
+            w.transport.set_compact(True)
         # The selection bar folds away; the transport stays as a read-out of where we are.
         for bar in w.findChildren(QtWidgets.QToolBar):
             if bar.objectName() == "selection":

@@ -29,6 +29,10 @@ def main(argv: list[str] | None = None) -> int:
     from .own_model_shot import render_own_model  # the window on a user's own model
 
     print(f"wrote {render_own_model(folder / 'own-model.png')}: examples/seq2seq_factory.py, its decoder part")
+    from .debugger_screenshots import save_all as save_debugger  # gates, breakpoints, proof, what-if, ...
+
+    for path in save_debugger(folder):
+        print(f"wrote {path}")
     from .view_screenshots import save_all  # the training, presentation, spectral and compare views
 
     for path in save_all(folder):

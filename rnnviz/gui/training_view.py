@@ -67,6 +67,12 @@ class TrainingSettings(QtWidgets.QWidget):
         clip_row = QtWidgets.QHBoxLayout()
         clip_row.addWidget(self.clip_on)
         clip_row.addWidget(self.clip)
+        self.truncation_on = QtWidgets.QCheckBox("truncated BPTT, k =")  # issue 11
+        self.truncation_on.setToolTip("Each loss term backpropagates through at most k-1 earlier steps")
+        self.truncation = QtWidgets.QSpinBox(minimum=1, maximum=10000, value=3)
+        truncation_row = QtWidgets.QHBoxLayout()
+        truncation_row.addWidget(self.truncation_on)
+        truncation_row.addWidget(self.truncation)
         form.addRow("Model", self.model)
         form.addRow("Text", self.text)
         form.addRow("", self.load_button)
@@ -76,6 +82,7 @@ class TrainingSettings(QtWidgets.QWidget):
         form.addRow("seq_length", self.seq_length)
         form.addRow("Hidden size", self.hidden)
         form.addRow(clip_row)
+        form.addRow(truncation_row)
         form.addRow("Seed", self.seed)
         form.addRow("Sample prefix", self.prefix)
         form.addRow(self.error)
@@ -107,6 +114,9 @@ class TrainingSettings(QtWidgets.QWidget):
         self.clip_on.setChecked(config.clip is not None)
         if config.clip is not None:
             self.clip.setValue(config.clip)
+        self.truncation_on.setChecked(config.truncation is not None)
+        if config.truncation is not None:
+            self.truncation.setValue(config.truncation)
         self.seed.setValue(config.seed)
         self.prefix.setText(config.sample_prefix)
 
@@ -117,6 +127,7 @@ class TrainingSettings(QtWidgets.QWidget):
             seq_length=self.seq_length.value(), epochs=self.epochs.value(), lr=self.lr.value() or None,
             optimizer=self.optimizer.currentText(), clip=self.clip.value() if self.clip_on.isChecked() else None,
             seed=self.seed.value(), sample_prefix=self.prefix.text(),
+            truncation=self.truncation.value() if self.truncation_on.isChecked() else None,
         )
 
     def load_text_file(self, path: str) -> bool:

@@ -79,6 +79,20 @@ class Transport(QtWidgets.QWidget):
         self.position_label = StaticText("0 / 0", width="00000 / 00000 (backward)")
         layout.addWidget(self.position_label)
 
+    COMPACT_TEXT = {"reset": "|◀", "back": "◀", "step": "▶", "stop": "■", "run_end": "▶|", "back_step": "◁",
+                    "run_backward": "|◁"}
+
+    def set_compact(self, on: bool) -> None:
+        """Short glyphs instead of icon and name (lecture mode at 16pt: with their names the buttons
+        alone are wider than a 1280-pixel screen, and the style's icons are black on the dark theme);
+        the names stay in the tooltips and the Run menu."""
+        full = self.__dict__.setdefault("_full_text", {n: b.text() for n, b in self.buttons.items()})
+        for name, button in self.buttons.items():
+            if name in self.COMPACT_TEXT:
+                button.setText(self.COMPACT_TEXT[name] if on else full[name])
+            button.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonTextOnly if on
+                                      else QtCore.Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+
     def speed_value(self) -> float:
         return float(self.speed.currentData())
 

@@ -18,7 +18,7 @@ from rnnviz.engine.step_table import recurrent_weight, sequence_tensors, step_ta
 from rnnviz.engine.threads import limit_torch_threads
 
 from .frame import Frame, Selection
-from .jobs import Built, DevicesFound, Failed, Playing, guarded
+from .jobs import Built, DevicesFound, Failed, JobResult, Playing, guarded
 from .process import settle_garbage
 from .qt import QtCore
 
@@ -142,6 +142,13 @@ class Session(QtCore.QObject):
     def run_to(self, position: int) -> None:
         self._submit(self._run_job, lambda r: max(0, min(position, len(r.schedule))))
 
+    def run_job(self, job, callback, *args) -> None:
+        """Run the generator `job(runner, stopped, *args)` in the worker, in turn with the other
+        intentions (issue 11's breakpoints, what-if edits, proofs). It may yield Frames; any other
+        value it yields is handed to `callback(value)` on the GUI thread. `stopped()` is True after Stop.
+        A final frame follows."""
+        self._submit(self._custom_job, job, callback, args)
+
     def play(self, on: bool = True) -> None:
         if on:
             self._submit(self._play_job)
@@ -202,6 +209,8 @@ class Session(QtCore.QObject):
             self.built.emit(item.spec)
         elif isinstance(item, DevicesFound):
             self.devices_found.emit(item.devices)
+        elif isinstance(item, JobResult):
+            item.callback(item.value)
         elif isinstance(item, Playing):
             self.playing_changed.emit(True)
 
@@ -287,6 +296,12 @@ class Session(QtCore.QObject):
                 last = time.perf_counter()
                 interval = max(base, 2 * (last - start))
         yield final_frame(runner, self.device, self.read_only)
+
+    @guarded
+    def _custom_job(self, job, callback, args):
+        for item in job(self.runner, self._stop.is_set, *args):
+            yield item if isinstance(item, Frame) else JobResult(callback, item)
+        yield final_frame(self.runner, self.device, self.read_only)
 
     @guarded
     def _play_job(self):

@@ -15,10 +15,10 @@ from rnnviz.engine.lessons import LESSONS, lesson_by_number, lesson_text
 from rnnviz.engine.presets import PRESETS, get_preset
 
 
-def test_seven_lessons_on_existing_presets():
-    assert [lesson.number for lesson in LESSONS] == list(range(1, 8))
+def test_eight_lessons_on_existing_presets():
+    assert [lesson.number for lesson in LESSONS] == list(range(1, 9))
     assert [lesson.preset for lesson in LESSONS] == [
-        "seed-rnncell", "seed-rnn", "batch-first", "vanishing-tanh", "exploding-relu", "lstm-memory", "char-hello"]
+        "seed-rnncell", "seed-rnn", "batch-first", "vanishing-tanh", "exploding-relu", "lstm-memory", "char-hello", "vanishing-tanh"]
     for lesson in LESSONS:
         assert lesson.preset in PRESETS
         assert lesson.look_at and lesson.expect and lesson.question.endswith("?")
@@ -77,3 +77,16 @@ def test_lstm_keeps_dl_dh0_100_times_larger_than_the_rnn():
     torch.testing.assert_close(build(lstm).inputs, build(rnn).inputs)
     assert lstm.forget_bias is not None  # what keeps the cell path open
     assert profile("lstm-memory")[0] >= 100 * profile("vanishing-tanh")[0]
+
+
+def test_lesson_8_breakpoint_stops_where_the_text_says():
+    from rnnviz.engine import breakpoints
+    from rnnviz.engine.runner import Runner
+
+    lesson = lesson_by_number(8)
+    runner = Runner.from_spec(get_preset(lesson.preset))
+    hit = runner.run_until(breakpoints.threshold("grad_norm", "<", 1e-6))
+    assert hit.cell == ("backward", 0, 0, 11) and "t=11" in lesson.expect
+    assert 5e-7 < hit.value < 7e-7 and 10 < runner.grad_norm[0, 0, 39] < 12  # "about 6e-7", "about 11"
+    g = profile("vanishing-tanh")  # lesson 4's 0.6 per step: 1e-3 costs log(1e-3)/log(0.6) ~ 13.5 steps or fewer
+    assert all(g[t] <= g[39] * 0.6 ** (39 - t) * 1.0001 for t in range(40))

@@ -52,7 +52,7 @@ def test_presentation_steps_by_keyboard_alone(qtbot, make_window):
 def test_lessons_panel_opens_each_preset(qtbot, make_window):
     window = make_window("seed-rnn")
     panel = window.view_extras.show_lessons()
-    assert panel.picker.count() == len(LESSONS) == 7
+    assert panel.picker.count() == len(LESSONS) == 8
     panel.select(5)
     assert "1.3" in panel.text() and "Ask the class." in panel.text()
     panel.open_button.click()

@@ -1,0 +1,171 @@
+"""Shape pre-flight: inputs and initial states checked against the module before anything runs.
+
+Pure shape arithmetic on tuples (no torch import), so the window's Input tab can say what torch
+would say about a typed shape before building; `check_shapes(module, inputs, h0)` is the same
+check on real tensors and raises ShapeError naming the wrong dimension, the expected and given
+shapes, and the tutorial's layout.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class ShapeError(ValueError):
+    """An input or initial state whose shape does not fit the module."""
+
+
+@dataclass(frozen=True)
+class ModuleShape:
+    """What a recurrent module expects, read off the module (or a spec)."""
+
+    kind: str                 # rnn | gru | lstm
+    is_cell: bool
+    input_size: int
+    hidden_size: int
+    num_layers: int = 1
+    num_directions: int = 1
+    batch_first: bool = False
+    proj_size: int = 0
+
+    @classmethod
+    def of(cls, module) -> "ModuleShape":
+        name = type(module).__name__
+        kinds = {"RNN": ("rnn", False), "GRU": ("gru", False), "LSTM": ("lstm", False),
+                 "RNNCell": ("rnn", True), "GRUCell": ("gru", True), "LSTMCell": ("lstm", True)}
+        found = [kinds[k.__name__] for k in type(module).__mro__  # a user's subclass of nn.LSTM too
+                 if k.__name__ in kinds and k.__module__.startswith("torch.nn")]
+        if not found:
+            raise ShapeError(f"shape pre-flight knows nn.RNN/GRU/LSTM and their cells, not {name}")
+        kind, is_cell = found[0]
+        return cls(kind, is_cell, int(module.input_size), int(module.hidden_size),
+                   1 if is_cell else int(module.num_layers), 2 if getattr(module, "bidirectional", False) else 1,
+                   bool(getattr(module, "batch_first", False)), int(getattr(module, "proj_size", 0) or 0))
+
+    @classmethod
+    def from_spec(cls, spec) -> "ModuleShape":
+        return cls(spec.base_kind, spec.is_cell, spec.input_size, spec.hidden_size, spec.num_layers,
+                   2 if spec.bidirectional else 1, spec.batch_first, 0)
+
+    @property
+    def state_size(self) -> int:
+        """The size of h: proj_size when the LSTM projects, else hidden_size."""
+        return self.proj_size or self.hidden_size
+
+    def layout(self, seq: int | str = "seq_len", batch: int | str = "batch") -> str:
+        """The tutorial's layout diagram: each tensor's named dimensions, then this module's numbers."""
+        D, L, H, S = self.num_directions, self.num_layers, self.hidden_size, self.state_size
+        rows = []
+        if self.is_cell:
+            rows.append(("input", "(seq_len, batch, input_size)", (seq, batch, self.input_size),
+                         "a cell is stepped one X_t at a time"))
+            rows.append(("h0", "(batch, hidden_size)", (batch, H), "2-D: a cell has no layer dimension"))
+            if self.kind == "lstm":
+                rows.append(("c0", "(batch, hidden_size)", (batch, H), ""))
+        else:
+            first, second = ("batch", "seq_len") if self.batch_first else ("seq_len", "batch")
+            values = (batch, seq) if self.batch_first else (seq, batch)
+            state = "proj_size" if self.proj_size else "hidden_size"
+            rows.append(("input", f"({first}, {second}, input_size)", (*values, self.input_size),
+                         "batch_first=True" if self.batch_first else ""))
+            rows.append(("h0", f"(num_layers*num_directions, batch, {state})", (L * D, batch, S),
+                         "never batch_first"))
+            if self.kind == "lstm":
+                rows.append(("c0", "(num_layers*num_directions, batch, hidden_size)", (L * D, batch, H), ""))
+            rows.append(("out", f"({first}, {second}, num_directions*{state})", (*values, D * S), ""))
+            rows.append(("h_n", "like h0", (L * D, batch, S), ""))
+        lines = []
+        for name, dims, numbers, note in rows:
+            lines.append(f"{name:<6}{dims}")
+            lines.append(f"{'':<6}= {_fmt(numbers)}" + (f"    {note}" if note else ""))
+        return "\n".join(lines)
+
+
+@dataclass
+class ShapeReport:
+    problems: list[str] = field(default_factory=list)
+    layout: str = ""
+    seq_len: int | None = None
+    batch: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def message(self) -> str:
+        return "\n".join(self.problems) + "\nThe layout torch expects:\n" + self.layout
+
+
+def _fmt(shape) -> str:
+    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+INPUT_DIMS = {False: ("seq_len", "batch", "input_size"), True: ("batch", "seq_len", "input_size")}
+
+
+def check_input_shapes(m: ModuleShape, input_shape, h0_shape=None, c0_shape=None) -> ShapeReport:
+    """What torch (and rnnviz's runner) would say about these shapes, every problem named."""
+    report = ShapeReport()
+    given = tuple(int(s) for s in input_shape)
+    batch_first = m.batch_first and not m.is_cell
+    names = INPUT_DIMS[batch_first]
+    expected_text = _fmt(("batch", "seq", m.input_size) if batch_first else ("seq", "batch", m.input_size))
+    if len(given) != 3:
+        report.problems.append(f"Expected input of size {expected_text}, got {_fmt(given)}: the input must have 3 "
+                               f"dimensions {_fmt(names)}, it has {len(given)}")
+    else:
+        if given[2] != m.input_size:
+            report.problems.append(f"Expected input of size {expected_text}, got {_fmt(given)}: dimension 2 "
+                                   f"(input_size) must be {m.input_size}, got {given[2]}")
+        for dim, name in enumerate(names[:2]):
+            if given[dim] == 0:
+                report.problems.append(f"input dimension {dim} ({name}) is 0: the sequence and the batch must not be empty")
+        report.seq_len, report.batch = (given[1], given[0]) if batch_first else (given[0], given[1])
+    batch = report.batch if report.batch is not None else "batch"
+    for name, shape, size in (("h0", h0_shape, m.state_size), ("c0", c0_shape, m.hidden_size)):
+        if shape is None or (name == "c0" and m.kind != "lstm"):
+            continue
+        shape = tuple(int(s) for s in shape)
+        expected = (batch, size) if m.is_cell else (m.num_layers * m.num_directions, batch, size)
+        dims = ("batch", "hidden_size") if m.is_cell else ("num_layers * num_directions", "batch",
+                                                          "proj_size" if name == "h0" and m.proj_size else "hidden_size")
+        wrong = [] if len(shape) == len(expected) else [f"it must have {len(expected)} dimensions {_fmt(dims)}, "
+                                                        f"it has {len(shape)}"]
+        if not wrong:
+            wrong = [f"dimension {i} ({dims[i]}) must be {e}, got {g}" for i, (e, g) in enumerate(zip(expected, shape))
+                     if isinstance(e, int) and e != g]
+        if wrong:
+            report.problems.append(f"Expected hidden size {_fmt(expected)}, got {_fmt(shape)} for {name}: " + "; ".join(wrong))
+    report.layout = m.layout(report.seq_len if report.seq_len is not None else "seq_len", batch)
+    return report
+
+
+def parse_shape(text: str) -> tuple[int, ...]:
+    """'(5, 6, 4)' or '5 6 4' or '5x6x4' -> (5, 6, 4); ValueError naming the problem."""
+    cleaned = text.strip().strip("()[]").replace("x", ",").replace(" ", ",")
+    parts = [p for p in cleaned.split(",") if p]
+    try:
+        shape = tuple(int(p) for p in parts)
+    except ValueError:
+        raise ValueError(f"a shape is whole numbers such as (5, 6, 4), got {text!r}") from None
+    if not shape or any(s < 0 for s in shape):
+        raise ValueError(f"a shape is one or more whole numbers >= 0 such as (5, 6, 4), got {text!r}")
+    return shape
+
+
+def check_shapes(module, inputs, h0=None) -> ShapeReport:
+    """Check real tensors against `module` before anything runs; ShapeError (a ValueError) with
+    every problem named and the layout, or the report when all fits."""
+    m = ModuleShape.of(module)
+    h0_shape = c0_shape = None
+    if h0 is not None:
+        if m.kind == "lstm":
+            if not (isinstance(h0, (tuple, list)) and len(h0) == 2):
+                raise ShapeError("an LSTM's initial state must be a pair (h0, c0)\nThe layout torch expects:\n"
+                                 + m.layout())
+            h0_shape, c0_shape = tuple(h0[0].shape), tuple(h0[1].shape)
+        else:
+            h0_shape = tuple(h0.shape)
+    report = check_input_shapes(m, tuple(inputs.shape), h0_shape, c0_shape)
+    if not report.ok:
+        raise ShapeError(report.message())
+    return report

@@ -1,0 +1,111 @@
+"""Gates over time: a units x time heatmap per gate (GRU r/z/n, LSTM i/f/g/o) and the LSTM's cell
+state c_t, under the same time cursor as the other panels, and the saturated fraction of each gate."""
+from __future__ import annotations
+
+import numpy as np
+
+from rnnviz.engine.gates import gate_saturation, gates_of
+
+from ..frame import Frame, Selection
+from ..qt import LINE_COLOURS, QtWidgets, pg, set_title
+from .common import Heatmap, TimeCanvas, coloured_title, finite_absmax, integer_ticks, set_range, set_series
+
+
+class GatesPanel(TimeCanvas):
+    """Fed `show_frame(frame, selection)`; reads trace.gates[k][l, d, :, b, :] and trace.cell."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.note = QtWidgets.QLabel("")
+        self.note.setWordWrap(True)
+        self.toolbar.addWidget(self.note)
+        self.toolbar.addStretch(1)
+        self.frame: Frame | None = None
+        self.selection = Selection()
+        self.kind: str | None = None
+        self.heatmaps: dict[str, Heatmap] = {}   # gate key (or 'C' for c_t) -> heatmap
+        self.fraction_plot = None
+        self.fraction_lines: dict[str, pg.PlotDataItem] = {}
+        self.fractions: dict[str, np.ndarray] = {}  # gate key -> (T,) saturated fraction of the selection
+
+    # -- layout per kind ----------------------------------------------------------------
+    def _make_plots(self, kind: str) -> None:
+        self.graphics.clear()
+        self._plots.clear()
+        self.heatmaps, self.fraction_lines = {}, {}
+        self.kind = kind
+        gates = gates_of(kind)
+        if not gates:
+            self.fraction_plot = None
+            self.note.setText("This network has no gates (a plain RNN): build a GRU or an LSTM, or their cells, to see them here.")
+            return
+        self.note.setText("Gates of the selected layer, direction and batch element; click a plot to move there.")
+        panels = [(g.key, g.label, g.levels) for g in gates] + ([("C", "c_t  cell state", None)] if kind == "lstm" else [])
+        for i, (key, label, levels) in enumerate(panels):
+            plot = self.add_plot(i // 2, i % 2, label, "timestep t", "unit")
+            self.heatmaps[key] = Heatmap(plot, "value", levels=levels or (-1.0, 1.0))
+            self.add_time_plot(plot, lambda x, y, k=key, n=label: self._heat_value(k, n, x, y))
+        row = (len(panels) + 1) // 2
+        if len(panels) % 2:  # an odd count leaves a cell free next to the last heatmap: use it
+            row, col, span = row - 1, 1, 1
+        else:
+            col, span = 0, 2
+        self.fraction_plot = self.add_plot(row, col, "Saturated fraction", "timestep t", "fraction", colspan=span)
+        self.add_time_plot(self.fraction_plot, self._fraction_value)
+        for i, gate in enumerate(gates):
+            colour = LINE_COLOURS[i % len(LINE_COLOURS)]
+            self.fraction_lines[gate.key] = self.fraction_plot.plot(
+                pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=4, symbolBrush=colour, symbolPen=colour,
+                connect="finite")
+        set_title(self.fraction_plot, coloured_title("Saturated", [g.key.lower() for g in gates], LINE_COLOURS),
+                  size="11pt")
+
+    # -- data in ------------------------------------------------------------------------
+    def show_frame(self, frame: Frame, selection: Selection) -> None:
+        self.frame, self.selection = frame, selection
+        trace = frame.trace
+        kind = getattr(trace, "kind", "rnn")
+        if kind != self.kind:
+            self._make_plots(kind)
+        if not self.heatmaps:
+            return
+        gates = gates_of(kind)
+        some = np.asarray(trace.gates[gates[0].key])
+        L, D, T, B, H = some.shape
+        layer, direction, batch = min(selection.layer, L - 1), min(selection.direction, D - 1), min(selection.batch, B - 1)
+        where = f"layer {layer}" + (f" dir {direction}" if D > 1 else "") + f", batch {batch}"
+        for gate in gates:
+            values = np.asarray(trace.gates[gate.key])[layer, direction, :, batch, :]  # (T, H)
+            self.heatmaps[gate.key].set(values.T, levels=gate.levels)
+            set_title(self.heatmaps[gate.key].plot, f"{gate.label}  ({where})", size="11pt")
+        if "C" in self.heatmaps and getattr(trace, "cell", None) is not None:
+            cell = np.asarray(trace.cell)[layer, direction, :, batch, :]
+            m = finite_absmax(np.asarray(trace.cell)[layer, direction])
+            self.heatmaps["C"].set(cell.T, levels=(-m, m))
+            set_title(self.heatmaps["C"].plot, f"c_t  cell state  ({where})", size="11pt")
+        fractions = gate_saturation(trace)
+        self.fractions = {k: v[layer, direction] for k, v in fractions.items()}
+        t_axis = np.arange(T)
+        for key, line in self.fraction_lines.items():
+            set_series(line, t_axis, self.fractions[key])
+            line.setSymbol("o" if T <= 100 else None)
+        set_range(self.fraction_plot, (-0.5, T - 0.5), (-0.03, 1.03))
+        integer_ticks(self.fraction_plot.getAxis("bottom"), T)
+        self.set_cursor(frame.t)
+
+    # -- read-outs ----------------------------------------------------------------------
+    def gate_values(self, key: str) -> np.ndarray:
+        """The heatmap of gate `key` ('C' for c_t) as drawn, (units, T): for tests."""
+        return self.heatmaps[key].data
+
+    def _heat_value(self, key, label, x, y):
+        hit = self.heatmaps[key].value(x, y)
+        if hit is None:
+            return None
+        t, unit, v = hit
+        return f"{label.split()[0]}[t={t}, unit={unit}] = {'not computed yet' if np.isnan(v) else f'{v:.4g}'}"
+
+    def _fraction_value(self, x, y):
+        t = int(np.floor(x + 0.5))
+        parts = [f"{k.lower()}: {v[t]:.0%}" for k, v in self.fractions.items() if 0 <= t < len(v) and np.isfinite(v[t])]
+        return f"saturated at t={t}: " + ", ".join(parts) if parts else None

@@ -1,0 +1,37 @@
+"""Lecture mode fits the screens a lecture hall has: at 1280x800, 1600x1000 and 1920x1080 the window
+stays that size, the Lesson dock lies inside it and shows the whole lesson at 16pt."""
+from __future__ import annotations
+
+import pytest
+
+from rnnviz.engine.lessons import lesson_by_number
+
+from guihelp import wait_idle
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (1600, 1000), (1920, 1080)])
+def test_lesson_dock_fits_and_reads(qtbot, make_window, size):
+    window = make_window("vanishing-tanh")
+    window.resize(*size)
+    extras = window.view_extras
+    extras.presentation.set_active(True, full_screen=False)
+    extras._sync_presentation_action(True)
+    extras.show_lessons().select(4)
+    wait_idle(qtbot, window)
+    qtbot.wait(50)
+    extras._presentation_layout()
+    qtbot.wait(50)
+    assert (window.width(), window.height()) == size  # nothing forces it wider than the screen
+    dock = extras.lessons_dock
+    geometry = dock.geometry()
+    assert geometry.left() >= 0 and geometry.right() < size[0] and geometry.width() >= 340
+    panel = dock.widget()
+    assert panel.body.font().pointSize() >= 16 or "16pt" in window.styleSheet()
+    lesson = lesson_by_number(4)
+    assert lesson.question in " ".join(panel.text().split())  # the whole lesson is in the panel
+    for name in ("Network", "Messages", "Breakpoints"):  # the controls are folded away
+        assert not window.docks[name].isVisible()
+    step = window.transport.buttons["step"]  # short glyphs: the transport fits a 1280 screen, in either theme
+    assert step.text() == "▶" and step.toolButtonStyle().name == "ToolButtonTextOnly"
+    extras.presentation.set_active(False)
+    assert step.text() == "Step" and step.toolButtonStyle().name == "ToolButtonTextBesideIcon"
