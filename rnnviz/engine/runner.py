@@ -16,12 +16,13 @@ import numpy as np
 import torch
 
 from .build import Built, build, compute_loss
-from .cells import ModuleInfo, contribution_norm, gram, gru_step, input_projection, layer_weights, lstm_step, rnn_step, saturation
+from .cells import ModuleInfo, gru_step, input_projection, layer_weights, lstm_step, rnn_step, saturation
 from .inputs import initial_states, time_major_input
 from .operands import Operand
 from .operands import equation as cell_equation
 from .record import layer_operands
 from .spec import RNNSpec
+from .summaries import product_norms
 from .trace import Trace
 
 Cell = namedtuple("Cell", "phase layer direction t")
@@ -320,8 +321,8 @@ class Runner:
         self._backward[key] = state
         with torch.no_grad():
             grad_norm = float(torch.linalg.vector_norm(grad_h))
-            whh = float(contribution_norm(gram(state.grad_gh), gram(fwd.h_prev.detach())))
-            wih = float(contribution_norm(gram(state.grad_gi), gram(fwd.x.detach())))
+            whh = float(product_norms(state.grad_gh.unsqueeze(0), fwd.h_prev.detach().unsqueeze(0))[0])
+            wih = float(product_norms(state.grad_gi.unsqueeze(0), fwd.x.detach().unsqueeze(0))[0])
         self.hidden_grad[key] = grad_h.detach().cpu().numpy()
         self.grad_norm[key], self.whh_contrib[key], self.wih_contrib[key] = grad_norm, whh, wih
         return StepRecord(cell, self._operands[l], self.equation, float(self.hidden_norm[key]),
