@@ -24,6 +24,8 @@ def test_large_float32_layers_match_torch(kind, hidden, bidirectional):
     np.testing.assert_allclose(trace.output, out.detach().numpy(), rtol=1e-5, atol=1e-5)
     exact = rnnviz.record(module.double(), x.double())  # float64 never takes the packed route
     np.testing.assert_allclose(trace.hidden_grad, exact.hidden_grad, rtol=1e-5, atol=1e-5)
-    for name, param in module.named_parameters():  # float32 sums in another order than torch's: 1e-5 of the truth
-        np.testing.assert_allclose(trace.param_grads[name], exact.param_grads[name], rtol=1e-5, atol=1e-5, err_msg=name)
-        np.testing.assert_allclose(param.grad.numpy(), exact.param_grads[name], rtol=1e-5, atol=1e-5, err_msg=name)
+    for name, param in module.named_parameters():
+        # float32 sums over T*B rows in another order than torch's: within 1e-5 of the largest entry, as torch's
+        scale = 1e-5 * max(1.0, np.abs(exact.param_grads[name]).max())
+        np.testing.assert_allclose(trace.param_grads[name], exact.param_grads[name], rtol=0, atol=scale, err_msg=name)
+        np.testing.assert_allclose(param.grad.numpy(), exact.param_grads[name], rtol=0, atol=scale, err_msg=name)
