@@ -11,6 +11,8 @@ from .build import build, compute_loss
 from .bptt import GATE_WIDTH, layer_backward, layer_forward, weight_grads
 from .cells import GATE_NAMES, ModuleInfo, layer_weights
 from .inputs import initial_states, time_major_input
+from .memory import check as check_memory
+from .memory import estimate_module
 from .operands import CellShapes, equation, operands, operands_as_dicts
 from .spec import RNNSpec
 from .summaries import batch_norms, layer_contribution_norms, saturation
@@ -18,7 +20,7 @@ from .trace import Trace
 
 
 def record(model, inputs=None, h0=None, *, loss: str | None = None, head: nn.Module | None = None,
-           target: torch.Tensor | None = None) -> Trace:
+           target: torch.Tensor | None = None, memory_budget=None) -> Trace:
     """Run `model` forward and backward and return every hidden state and its total dL/dh_t.
 
     `model` is an RNNSpec, one of torch's nn.RNN/GRU/LSTM (any layers, bidirectional,
@@ -26,27 +28,39 @@ def record(model, inputs=None, h0=None, *, loss: str | None = None, head: nn.Mod
     ``forward(input, hidden) -> (output, hidden)``. Inputs are the module's own layout;
     for cells and cell-signature modules, (seq, batch, feature). The loss is ``out.sum()``
     unless `loss` names another ('last', 'mse', 'char_ce'). The module is left as it was.
+
+    A run whose estimated memory (engine/memory.py) is over `memory_budget` (bytes or a size
+    such as '4GiB'; default $RNNVIZ_MEMORY_BUDGET or 1 GiB) is refused with MemoryBudgetError.
     """
     if isinstance(model, RNNSpec):
-        built = build(model)
+        built = build(model, memory_budget=memory_budget)
         return record_module(built.module, built.inputs, built.h0, loss=model.loss, head=built.head,
-                             target=built.target, spec=model)
+                             target=built.target, spec=model, memory_budget=memory_budget)
     if not isinstance(model, nn.Module):
         raise TypeError(f"record() takes an RNNSpec or a torch module, got {type(model).__name__}")
     if inputs is None:
         raise ValueError("record(module, inputs): inputs are required for a module")
-    return record_module(model, inputs, h0, loss=loss or "sum", head=head, target=target)
+    return record_module(model, inputs, h0, loss=loss or "sum", head=head, target=target, memory_budget=memory_budget)
 
 
-def record_module(module, inputs, h0=None, *, loss="sum", head=None, target=None, spec=None) -> Trace:
+def record_module(module, inputs, h0=None, *, loss="sum", head=None, target=None, spec=None,
+                  memory_budget=None) -> Trace:
     try:
         info = ModuleInfo.of(module)
     except ValueError:
         from .custom import record_custom
 
         return record_custom(module, inputs, h0, loss=loss, target=target)
+    if isinstance(inputs, torch.Tensor) and inputs.dim() == 3:  # a malformed input gets its own message below
+        head_features = getattr(head, "out_features", 0) if head is not None else 0
+        check_memory(estimate_module(info, inputs, head_features), memory_budget, what=f"recording {_describe(info, inputs)}")
     with torch.enable_grad():
         return _record_torch(module, info, inputs, h0, loss, head, target, spec)
+
+
+def _describe(info: ModuleInfo, inputs: torch.Tensor) -> str:
+    T, B = (inputs.shape[1], inputs.shape[0]) if info.batch_first else (inputs.shape[0], inputs.shape[1])
+    return f"this {info.kind} (seq_len {T}, batch {B}, hidden {info.hidden_size}, layers {info.num_layers})"
 
 
 @dataclass

@@ -18,6 +18,8 @@ import torch
 from .build import Built, build, compute_loss
 from .cells import ModuleInfo, gru_step, input_projection, layer_weights, lstm_step, rnn_step, saturation
 from .inputs import initial_states, time_major_input
+from .memory import check as check_memory
+from .memory import estimate_module
 from .operands import Operand
 from .operands import equation as cell_equation
 from .record import layer_operands
@@ -88,12 +90,15 @@ class Runner:
     """Steps `module` over `inputs` cell by cell, then steps backprop through time."""
 
     def __init__(self, module, inputs, h0=None, *, head=None, loss: str = "sum", target=None,
-                 spec: RNNSpec | None = None):
+                 spec: RNNSpec | None = None, memory_budget=None):
         self.module, self.head, self.loss_name, self.target, self.spec = module, head, loss, target, spec
         self.info = info = ModuleInfo.of(module)
         self._reference = next(module.parameters())
         self.inputs = inputs
         self.x = time_major_input(info, inputs, self._reference).detach()
+        needed = estimate_module(info, inputs, getattr(head, "out_features", 0) if head is not None else 0, stepping=True)
+        check_memory(needed, memory_budget, what=f"stepping through this {info.kind} (seq_len {self.x.shape[0]}, "
+                     f"batch {self.x.shape[1]}, hidden {info.hidden_size}, layers {info.num_layers})")
         self.seq_len, self.batch_size = self.x.shape[0], self.x.shape[1]
         self._h0, self._c0 = initial_states(info, h0, self.batch_size, self._reference)
         L, D, T = info.num_layers, info.num_directions, self.seq_len
@@ -108,13 +113,13 @@ class Runner:
         self.reset()
 
     @classmethod
-    def from_spec(cls, spec: RNNSpec) -> "Runner":
-        return cls.from_built(build(spec))
+    def from_spec(cls, spec: RNNSpec, memory_budget=None) -> "Runner":
+        return cls.from_built(build(spec, memory_budget=memory_budget), memory_budget=memory_budget)
 
     @classmethod
-    def from_built(cls, built: Built) -> "Runner":
+    def from_built(cls, built: Built, memory_budget=None) -> "Runner":
         return cls(built.module, built.inputs, built.h0, head=built.head, loss=built.spec.loss,
-                   target=built.target, spec=built.spec)
+                   target=built.target, spec=built.spec, memory_budget=memory_budget)
 
     def _head_features(self) -> int:
         return self.head.out_features if self.head is not None else 0
