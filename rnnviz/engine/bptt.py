@@ -256,7 +256,7 @@ def _gru_backward(run: LayerForward, hidden_grad, w) -> LayerGrads:
         if later is not None:
             later_grad_h, later_slot, later_z = later
             grad_h.addmm_(later_slot, w_hh).addcmul_(later_z, later_grad_h)  # + dL/dgh_{t+1} W_hh + Z_{t+1} dL/dH_{t+1}
-        torch.mul(factor, grad_h.unsqueeze(1), out=slot.view(B, 3, H))
+        torch.cat([grad_h, grad_h, grad_h], dim=1, out=slot).mul_(factor.view(B, 3 * H))
         later = (grad_h, slot, steps[t][3])
     grad_gi = grad_gh.clone()
     torch.mul(hidden_grad, through_n, out=grad_gi[..., 2 * H:])
@@ -296,9 +296,8 @@ def _lstm_backward(run: LayerForward, hidden_grad, w) -> LayerGrads:
             if total is not grad_h:
                 grad_h.copy_(total)
             grad_c.mul_(later_f).addcmul_(grad_h, to_cell_t)  # dC_t = dC_{t+1} F_{t+1} + dH_t ⊙ dC_t/dH_t
-        view = slot.view(B, 4, H)
-        torch.mul(factor[:, :3], grad_c.unsqueeze(1), out=view[:, :3])
-        torch.mul(factor[:, 3], grad_h, out=view[:, 3])
+        # dC feeds I, F, G and dH feeds O: a cat and one mul beat broadcasting into a strided view (4 vs 14 us)
+        torch.cat([grad_c, grad_c, grad_c, grad_h], dim=1, out=slot).mul_(factor.view(B, 4 * H))
         later = (slot, steps[t][3])
     return LayerGrads(hidden_grad, grad_gates, grad_gates)
 

@@ -105,9 +105,8 @@ def _run_layers(module, info, x, h0s, c0s, head, loss, target) -> _Run:
     hidden = torch.empty(L, D, T, B, H, **like)
     cell = torch.empty(L, D, T, B, H, **like) if info.kind == "lstm" else None
     work = torch.empty(L, D, T, B, G, **like)
-    forward, layer_inputs, layer_input = {}, [], x
+    forward, layer_input = {}, x
     for layer in range(L):
-        layer_inputs.append(layer_input)
         for d in range(D):
             w = layer_weights(module, layer, d, info.is_cell)
             forward[layer, d] = (layer_forward(
@@ -143,7 +142,8 @@ def _run_layers(module, info, x, h0s, c0s, head, loss, target) -> _Run:
                     else:
                         target_grad.addmm_(flat, part)
             del back
-        layer_inputs[layer] = None
+        for d in range(D):  # what only the backward read: a bidirectional layer's concatenated input, GRU's gh_n
+            forward[layer, d][0].x = forward[layer, d][0].hidden_n = None
     param_grads = {name: grads[name] for name, _ in module.named_parameters()}
     param_grads.update(head_grads)
     summaries["hidden_norm"] = batch_norms(hidden.view(L * D, T, B, H)).view(L, D, T)
