@@ -41,7 +41,7 @@ def test_layer_contributions_in_chunks(monkeypatch, reverse, shared, batch):
 
 
 def test_a_wide_batch_records_without_batch_squared_memory():
-    """Batch 8192, hidden 2, 50 steps: (T, B, B) grams would be 13 GB; the run stays under 1 GiB."""
+    """Batch 8192, hidden 2, 50 steps: (T, B, B) grams would be 13 GB; the run (torch included) stays under 2 GiB."""
     code = (
         "import resource, torch, rnnviz\n"
         "torch.manual_seed(0)\n"
@@ -52,4 +52,4 @@ def test_a_wide_batch_records_without_batch_squared_memory():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     peak_kib = int(done.stdout.split()[-1])
-    assert peak_kib < 1024 * 1024, f"peak resident {peak_kib / 1024:.0f} MiB"
+    assert peak_kib < 2 * 1024 * 1024, f"peak resident {peak_kib / 1024:.0f} MiB"
