@@ -74,3 +74,13 @@ def test_trace_command_prints_the_estimate_and_refuses_in_one_line(tmp_path, cap
     assert out.startswith("memory: this rnn (seq_len 2000, batch 64, hidden 256, layers 1) needs about")
     assert err.count("\n") == 1 and "over the memory budget of 64.0 MiB" in err
     assert main(["trace", "--spec", str(spec), "--memory-budget", "2GiB"]) == 0
+
+
+def test_the_cpu_allocators_message_becomes_a_plain_line():
+    from rnnviz.errors import user_message
+
+    raw = RuntimeError("[enforce fail at alloc_cpu.cpp:117] data. DefaultCPUAllocator: can't allocate memory: "
+                       "you tried to allocate 40000000000 bytes. Error code 12 (Cannot allocate memory)")
+    message = user_message(raw)
+    assert message.startswith("the machine ran out of memory") and "alloc_cpu" not in message
+    assert user_message(MemoryError()).startswith("the machine ran out of memory")
