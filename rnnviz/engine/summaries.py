@@ -68,7 +68,8 @@ def saturation(h: torch.Tensor, nonlinearity: str) -> torch.Tensor:
     for start in range(0, T, chunk):
         part = h[start:start + chunk]
         hit = (part <= 0) if nonlinearity == "relu" else (part.abs() > 0.95)
-        result[start:start + chunk] = hit.sum(dim=(-2, -1)).to(h.dtype) / per_step
+        # as floats over one flat axis: a boolean sum or count_nonzero over (B, H) took 3x as long
+        result[start:start + chunk] = hit.to(h.dtype).reshape(hit.shape[0], -1).sum(1) / per_step
     return result
 
 
