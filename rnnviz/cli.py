@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 SUBCOMMANDS = ("open", "trace", "presets", "train", "bench", "screenshot", "gui")
@@ -15,6 +16,12 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
+def _budget_option(parser) -> None:
+    parser.add_argument("--memory-budget", metavar="SIZE",
+                        help="refuse runs estimated to need more memory than this, e.g. 4GiB "
+                             "(default: $RNNVIZ_MEMORY_BUDGET or 1GiB)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="rnnviz", description="Step through a recurrent network and see its shapes, activations and gradients.")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
@@ -22,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     gui = sub.add_parser("gui", help="open the debugger window (the default)")
     gui.add_argument("file", nargs="?", help="a saved trace (.npz) to browse, read-only")
     gui.add_argument("--preset", help="preset to open (default: seed-rnn)")
+    _budget_option(gui)
 
     own = sub.add_parser("open", help="open the window on your own model: SCRIPT.py:FACTORY, where FACTORY() "
                                       "returns (model, inputs, loss_fn); runs your script, as python would")
@@ -33,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_argument("--module", metavar="SCRIPT.py:FACTORY",
                        help="record your own model: FACTORY() in SCRIPT.py returns (model, inputs, loss_fn)")
     trace.add_argument("-o", "--output", help="write the trace (with --module: every recurrent part) to this .npz file")
+    _budget_option(trace)
 
     sub.add_parser("presets", help="list the presets, one line each")
 
@@ -52,10 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("-o", "--output", help="write the training history to this .npz file")
 
     bench = sub.add_parser("bench", help="print a benchmark table")
-    bench.add_argument("target", choices=("engine", "gui"))
+    bench.add_argument("target", choices=("engine", "gui", "scale"))
     bench.add_argument("--json", action="store_true", help="print JSON instead of a table")
     bench.add_argument("--repeats", type=int, default=None)
     bench.add_argument("--quick", action="store_true", help="small sizes only (a smoke run)")
+    _budget_option(bench)
 
     shot = sub.add_parser("screenshot", help="render the main window offscreen to a PNG")
     shot.add_argument("--preset", default="seed-rnn")
@@ -89,6 +99,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dispatch(args) -> int:
+    if getattr(args, "memory_budget", None) is not None:
+        # checked here, then handed to every engine call (window, workers) through the environment
+        from rnnviz.engine.memory import ENV_VAR, parse_size
+
+        os.environ[ENV_VAR] = str(parse_size(args.memory_budget))
     if args.command == "trace" and getattr(args, "module", None):
         from rnnviz.commands.trace_module import run
     elif args.command == "trace":
@@ -99,6 +114,8 @@ def _dispatch(args) -> int:
         from rnnviz.commands.train import run
     elif args.command == "bench" and args.target == "engine":
         from rnnviz.commands.bench_engine import run
+    elif args.command == "bench" and args.target == "scale":
+        from rnnviz.commands.bench_scale import run
     elif args.command == "bench":
         from rnnviz.gui.bench import run
     elif args.command == "screenshot":

@@ -63,7 +63,11 @@ def run(args) -> int:
     from rnnviz.engine.record import record
     from rnnviz.engine.spec import LOSS_DESCRIPTIONS
 
+    from rnnviz.engine.memory import describe_spec, estimate_spec, format_bytes, memory_budget
+
     spec = load_spec(args)
+    print(f"memory: {describe_spec(spec)} needs {estimate_spec(spec).describe()}; "
+          f"budget {format_bytes(memory_budget())}", flush=True)
     trace = record(spec)
     print("\n".join(tutorial_blocks(trace)))
     print()

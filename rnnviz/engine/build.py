@@ -8,6 +8,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .memory import check as check_memory
+from .memory import describe_spec, estimate_spec
 from .spec import RNNSpec, SpecError, text_vocabulary
 
 _MODULES = {
@@ -126,12 +128,14 @@ def _make_inputs(spec: RNNSpec, generator: torch.Generator) -> tuple[torch.Tenso
     return F.one_hot(index, len(vocab)).to(torch.float64), targets
 
 
-def build(spec: RNNSpec) -> Built:
+def build(spec: RNNSpec, memory_budget=None) -> Built:
     """The module, head, inputs, h0 and target for `spec`: the same spec always gives the same numbers.
 
     Everything is drawn on the CPU from `spec.seed`, then moved, so a CUDA build holds the very
-    same weights and inputs as a CPU build.
+    same weights and inputs as a CPU build. A spec whose recording would not fit the memory
+    budget (see engine/memory.py) is refused before anything is allocated.
     """
+    check_memory(estimate_spec(spec), memory_budget, what=describe_spec(spec))
     device = resolve_device(spec.device)
     dtype = torch_dtype(spec.dtype)
     with torch.random.fork_rng(devices=[]):

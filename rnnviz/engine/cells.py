@@ -95,20 +95,6 @@ def saturation(h: torch.Tensor, nonlinearity: str) -> torch.Tensor:
     return (h.abs() > 0.95).to(h.dtype).mean(dim=(-2, -1))
 
 
-def gram(values: torch.Tensor) -> torch.Tensor:
-    """values · valuesᵀ over the trailing (B, K): (..., B, B)."""
-    return values @ values.transpose(-1, -2)
-
-
-def contribution_norm(grad_gram: torch.Tensor, state_gram: torch.Tensor) -> torch.Tensor:
-    """‖Gᵀ · S‖_F for each leading index, from the grams G Gᵀ and S Sᵀ (each (..., B, B)).
-
-    Gᵀ S is one timestep's term of dL/dW (G the gate gradients, S the state or input it
-    multiplied); ‖Gᵀ S‖² = Σ (G Gᵀ) ⊙ (S Sᵀ), so no (gates, K) matrix is formed per timestep.
-    """
-    return (grad_gram * state_gram).sum(dim=(-2, -1)).clamp_min(0).sqrt()
-
-
 @dataclass(frozen=True)
 class ModuleInfo:
     """The configuration of a torch recurrent module, read off the module itself."""

@@ -8,17 +8,20 @@ import torch
 from torch import nn
 
 from .build import build, compute_loss
-from .cells import ModuleInfo, contribution_norm, gram, layer_weights, previous_states, saturation
+from .bptt import GATE_WIDTH, layer_backward, layer_forward, weight_grads
+from .cells import ModuleInfo, layer_weights
+from .names import GATE_NAMES
 from .inputs import initial_states, time_major_input
-from .lstm_fast import lstm_layer_backward, lstm_layer_forward, lstm_weight_grads
+from .memory import check as check_memory
+from .memory import estimate_module
 from .operands import CellShapes, Operand, equation, operands
 from .spec import RNNSpec
+from .summaries import batch_norms, layer_contribution_norms, saturation
 from .trace import Trace
-from .unroll import run_layer_unrolled
 
 
 def record(model, *args, loss: str | None = None, head: nn.Module | None = None, target=None,
-           loss_fn=None, step=None, **kwargs):
+           loss_fn=None, step=None, memory_budget=None, **kwargs):
     """Run `model` forward and backward and return every hidden state and its total dL/dh_t.
 
     - An RNNSpec, or one of torch's nn.RNN/GRU/LSTM (any layers, bidirectional, batch_first,
@@ -32,11 +35,14 @@ def record(model, *args, loss: str | None = None, head: nn.Module | None = None,
     - A module stepped one timestep per call, forward(input, hidden) -> (output, hidden), or any
       step callable: ``record(model, inputs, h0, step=lambda x_t, h: model(c, x_t, h), loss_fn=...)``.
     The module is left as it was: no parameter's .grad is touched.
+
+    A run whose estimated memory (engine/memory.py) is over `memory_budget` (bytes or a size
+    such as '4GiB'; default $RNNVIZ_MEMORY_BUDGET or 1 GiB) is refused with MemoryBudgetError.
     """
     if isinstance(model, RNNSpec):
-        built = build(model)
+        built = build(model, memory_budget=memory_budget)
         return record_module(built.module, built.inputs, built.h0, loss=model.loss, head=built.head,
-                             target=built.target, spec=model)
+                             target=built.target, spec=model, memory_budget=memory_budget)
     if not isinstance(model, nn.Module):
         raise TypeError(f"record() takes an RNNSpec or a torch module, got {type(model).__name__}")
     from .model_record import needs_own_model_path, record_model, record_one
@@ -65,7 +71,7 @@ def record(model, *args, loss: str | None = None, head: nn.Module | None = None,
         raise ValueError("record(module, inputs): inputs are required for a module")
     if head is not None or needs_own_model_path(model, inputs, loss_fn):
         return record_one(model, inputs, h0, loss=loss or "sum", loss_fn=loss_fn, head=head, target=target)
-    return record_module(model, inputs, h0, loss=loss or "sum", head=head, target=target)
+    return record_module(model, inputs, h0, loss=loss or "sum", head=head, target=target, memory_budget=memory_budget)
 
 
 def _call_text(args) -> str:
@@ -73,38 +79,41 @@ def _call_text(args) -> str:
     return ", ".join(["model", *names])
 
 
-def record_module(module, inputs, h0=None, *, loss="sum", head=None, target=None, spec=None) -> Trace:
+def record_module(module, inputs, h0=None, *, loss="sum", head=None, target=None, spec=None,
+                  memory_budget=None) -> Trace:
     try:
         info = ModuleInfo.of(module)
     except ValueError:
         from .custom import record_custom
 
         return record_custom(module, inputs, h0, loss=loss, target=target)
+    if isinstance(inputs, torch.Tensor) and inputs.dim() == 3:  # a malformed input gets its own message below
+        head_features = getattr(head, "out_features", 0) if head is not None else 0
+        check_memory(estimate_module(info, inputs, head_features), memory_budget, what=f"recording {_describe(info, inputs)}")
     with torch.enable_grad():
         return _record_torch(module, info, inputs, h0, loss, head, target, spec)
 
 
-@dataclass
-class _LayerResult:
-    """One layer and direction, time-major, detached: what the trace keeps of it."""
-
-    hidden: torch.Tensor        # (T, B, H)
-    hidden_grad: torch.Tensor   # total dL/dH_t
-    gates: dict
-    grad_gi: torch.Tensor       # dL/d(X_t W_ih^T + b_ih)
-    grad_gh: torch.Tensor       # dL/d(H_{t-1} W_hh^T + b_hh)
-    h_n: torch.Tensor
-    cell: torch.Tensor | None = None
-    c_n: torch.Tensor | None = None
+def _describe(info: ModuleInfo, inputs: torch.Tensor) -> str:
+    T, B = (inputs.shape[1], inputs.shape[0]) if info.batch_first else (inputs.shape[0], inputs.shape[1])
+    return f"this {info.kind} (seq_len {T}, batch {B}, hidden {info.hidden_size}, layers {info.num_layers})"
 
 
 @dataclass
 class _Run:
-    layers: dict                # (layer, direction) -> _LayerResult
+    """A whole run, time-major; (L, D, T, B, ...) buffers the trace keeps as they are."""
+
+    hidden: torch.Tensor        # (L, D, T, B, H)
+    hidden_grad: torch.Tensor   # total dL/dH_t
+    cell: torch.Tensor | None
+    gates: dict                 # name -> (L, D, T, B, H) views of the per-layer gate buffers
     output: torch.Tensor        # top layer, time-major (T, B, D*H)
+    h_n: list                   # per (layer, direction), in that order
+    c_n: list | None
     head_output: torch.Tensor | None
     loss: float
     param_grads: dict           # name -> tensor, module order then head.*
+    summaries: dict             # name -> (L, D, T)
 
 
 def _loss_and_direct_grads(out_tm, head, loss, target, extra=()):
@@ -119,72 +128,69 @@ def _loss_and_direct_grads(out_tm, head, loss, target, extra=()):
     return value, head_out, grads[0], head_grads, grads[1 + len(head_named):]
 
 
-def _run_unrolled(module, info, x, h0s, head, loss, target) -> _Run:
-    """RNN and GRU: a layer-major loop on the module's parameters, one autograd pass."""
-    L, D, T = info.num_layers, info.num_directions, x.shape[0]
-    runs, layer_input = {}, x
-    for layer in range(L):
-        outputs = []
-        for d in range(D):
-            w = layer_weights(module, layer, d, info.is_cell)
-            run = run_layer_unrolled(info.kind, layer_input, h0s[layer][d], w, info.nonlinearity, bool(d))
-            run.output = torch.stack(run.hidden)
-            outputs.append(run.output)
-            runs[layer, d] = run
-        layer_input = outputs[0] if D == 1 else torch.cat(outputs, dim=-1)
-    named = list(module.named_parameters())
-    extra = [p for _, p in named] + [t for run in runs.values() for t in run.grad_inputs]
-    value, head_out, _, head_grads, grads = _loss_and_direct_grads(layer_input, head, loss, target, extra)
-    param_grads = dict(zip((n for n, _ in named), grads[:len(named)]))
-    param_grads.update(head_grads)
-    run_grads = iter(grads[len(named):])
-    layers = {}
-    for (layer, d), run in runs.items():
-        grad_gi = next(run_grads)
-        hidden_grad = torch.stack([next(run_grads) for _ in range(T)])
-        grad_gh = torch.stack([next(run_grads) for _ in range(T)]) if info.kind == "gru" else grad_gi
-        hidden = run.output.detach()
-        layers[layer, d] = _LayerResult(
-            hidden=hidden, hidden_grad=hidden_grad,
-            gates={name: torch.stack(values).detach() for name, values in run.gates.items()},
-            grad_gi=grad_gi, grad_gh=grad_gh, h_n=run.h_n.detach())
-    return _Run(layers, layer_input.detach(), None if head_out is None else head_out.detach(),
-                float(value.detach()), param_grads)
-
-
 @torch.no_grad()
-def _run_lstm(module, info, x, h0s, c0s, head, loss, target) -> _Run:
-    """LSTM: fused forward per layer, then the backward recursion by hand (see lstm_fast)."""
-    L, D, H = info.num_layers, info.num_directions, info.hidden_size
-    forward, layer_inputs, layer_input = {}, [], x
+def _run_layers(module, info, x, h0s, c0s, head, loss, target) -> _Run:
+    """Every layer forward with no graph, the loss, then BPTT by hand (see bptt), top layer first.
+
+    Each layer writes straight into the (L, D, T, B, H) arrays the trace keeps, and its
+    per-timestep summaries are taken while its gate gradients exist, which are then dropped.
+    """
+    L, D, H, T, B = info.num_layers, info.num_directions, info.hidden_size, x.shape[0], x.shape[1]
+    G = GATE_WIDTH[info.kind] * H
+    like = {"dtype": x.dtype, "device": x.device}
+    hidden = torch.empty(L, D, T, B, H, **like)
+    cell = torch.empty(L, D, T, B, H, **like) if info.kind == "lstm" else None
+    work = torch.empty(L, D, T, B, G, **like)
+    forward, layer_input = {}, x
     for layer in range(L):
-        layer_inputs.append(layer_input)
         for d in range(D):
             w = layer_weights(module, layer, d, info.is_cell)
-            forward[layer, d] = (lstm_layer_forward(layer_input, h0s[layer][d], c0s[layer][d], w, bool(d)), w)
-        outs = [forward[layer, d][0].hidden for d in range(D)]
-        layer_input = outs[0] if D == 1 else torch.cat(outs, dim=-1)
+            forward[layer, d] = (layer_forward(
+                info.kind, layer_input, h0s[layer][d], None if c0s is None else c0s[layer][d], w,
+                info.nonlinearity, bool(d), hidden=hidden[layer, d],
+                cell=None if cell is None else cell[layer, d], work=work[layer, d]), w)
+        layer_input = hidden[layer, 0] if D == 1 else torch.cat(list(hidden[layer]), dim=-1)
     with torch.enable_grad():
         out_leaf = layer_input.detach().requires_grad_(True)
         value, head_out, external, head_grads, _ = _loss_and_direct_grads(out_leaf, head, loss, target)
-    grads, layers = {}, {}
+    hidden_grad = torch.empty_like(hidden)
+    for d in range(D):
+        hidden_grad[L - 1, d].copy_(external[..., d * H:(d + 1) * H])
+    del external
+    names = ("whh_grad_contrib_norm", "wih_grad_contrib_norm")
+    summaries = {name: torch.empty(L, D, T, **like) for name in names}
+    grads = {}
     for layer in range(L - 1, -1, -1):
-        grad_below = None
         for d in range(D):
             run, w = forward[layer, d]
-            hidden_grad, grad_gates = lstm_layer_backward(run, external[..., d * H:(d + 1) * H], w, bool(d))
-            grads.update(lstm_weight_grads(grad_gates, layer_inputs[layer], run.prev_hidden, w))
-            if layer > 0:
-                to_input = grad_gates @ w.weight_ih       # dL/dX_t of this layer: the layer below's output
-                grad_below = to_input if grad_below is None else grad_below + to_input
-            layers[layer, d] = _LayerResult(
-                hidden=run.hidden, hidden_grad=hidden_grad, gates=run.gates, grad_gi=grad_gates, grad_gh=grad_gates, h_n=run.h_n,
-                cell=run.cell, c_n=run.c_n)
-        external = grad_below
+            back = layer_backward(run, hidden_grad[layer, d], w, in_place=True)
+            grads.update(weight_grads(run, back, w))
+            whh, wih = layer_contribution_norms(back.grad_gh, back.grad_gi, run.hidden, run.h0, run.reverse, run.x)
+            summaries["whh_grad_contrib_norm"][layer, d] = whh
+            summaries["wih_grad_contrib_norm"][layer, d] = wih
+            if layer > 0:  # dL/dX_t of this layer is what reaches the layer below's outputs
+                for below in range(D):
+                    part = w.weight_ih[:, below * H:(below + 1) * H]
+                    target_grad = hidden_grad[layer - 1, below].view(T * B, H)
+                    flat = back.grad_gi.reshape(T * B, G)
+                    if d == 0:
+                        torch.mm(flat, part, out=target_grad)
+                    else:
+                        target_grad.addmm_(flat, part)
+            del back
+        for d in range(D):  # what only the backward read: a bidirectional layer's concatenated input, GRU's gh_n
+            forward[layer, d][0].x = forward[layer, d][0].hidden_n = None
     param_grads = {name: grads[name] for name, _ in module.named_parameters()}
     param_grads.update(head_grads)
-    return _Run(dict(sorted(layers.items())), layer_input, None if head_out is None else head_out.detach(),
-                float(value.detach()), param_grads)
+    summaries["hidden_norm"] = batch_norms(hidden.view(L * D, T, B, H)).view(L, D, T)
+    summaries["grad_norm"] = batch_norms(hidden_grad.view(L * D, T, B, H)).view(L, D, T)
+    summaries["saturation"] = torch.stack([saturation(h, info.activation) for h in hidden.view(L * D, T, B, H)]).view(L, D, T)
+    gate_names = GATE_NAMES[info.kind]
+    gates = {name: work[..., k * H:(k + 1) * H] for k, name in enumerate(gate_names)}
+    runs = [forward[key][0] for key in sorted(forward)]
+    return _Run(hidden, hidden_grad, cell, gates, layer_input, [r.h_n for r in runs],
+                [r.c_n for r in runs] if info.kind == "lstm" else None,
+                None if head_out is None else head_out.detach(), float(value.detach()), param_grads, summaries)
 
 
 def _to_numpy(tensor: torch.Tensor) -> np.ndarray:
@@ -195,54 +201,25 @@ def _record_torch(module, info: ModuleInfo, inputs, hidden, loss, head, target, 
     reference = next(module.parameters())
     x = time_major_input(info, inputs, reference)
     h0s, c0s = initial_states(info, hidden, x.shape[1], reference)
-    if info.kind == "lstm":
-        run = _run_lstm(module, info, x, h0s, c0s, head, loss, target)
-    else:
-        run = _run_unrolled(module, info, x, h0s, head, loss, target)
-    L, D = info.num_layers, info.num_directions
+    run = _run_layers(module, info, x, h0s, c0s, head, loss, target)
     with torch.no_grad():
-        results = list(run.layers.values())
-
-        def grid(values: list) -> np.ndarray:  # (L*D, ...) -> (L, D, ...)
-            stacked = torch.stack(values)
-            return _to_numpy(stacked.reshape(L, D, *stacked.shape[1:]))
-
-        # Grams (T, B, B) give every per-timestep norm without touching (T, B, H) arrays again:
-        # ‖H_t‖² is the trace of H_t H_tᵀ, the state read at t is the neighbour's gram, and the
-        # layer above reads the concatenated directions, whose gram is the sum of theirs.
-        hidden_grams = [gram(r.hidden) for r in results]
-        hidden_norm = [torch.diagonal(g, dim1=-2, dim2=-1).sum(-1).clamp_min(0).sqrt() for g in hidden_grams]
-        whh, wih = [], []
-        below = gram(x)
-        for index, r in enumerate(results):
-            layer, d = divmod(index, D)
-            if layer > 0 and d == 0:
-                below = sum(hidden_grams[(layer - 1) * D + dd] for dd in range(D))
-            initial = gram(h0s[layer][d])
-            prev_gram = previous_states(hidden_grams[index], initial, bool(d))
-            grad_gi_gram = gram(r.grad_gi)
-            grad_gh_gram = grad_gi_gram if r.grad_gh is r.grad_gi else gram(r.grad_gh)
-            whh.append(contribution_norm(grad_gh_gram, prev_gram))
-            wih.append(contribution_norm(grad_gi_gram, below))
         if info.is_cell:
-            output, h_n, c_n = results[0].hidden, results[0].h_n, results[0].c_n
+            output, h_n = run.hidden[0, 0], run.h_n[0]
+            c_n = run.c_n[0] if run.c_n is not None else None
         else:
             output = run.output.transpose(0, 1) if info.batch_first else run.output
-            h_n = torch.stack([r.h_n for r in results])
-            c_n = torch.stack([r.c_n for r in results]) if info.kind == "lstm" else None
+            h_n = torch.stack(run.h_n)
+            c_n = torch.stack(run.c_n) if run.c_n is not None else None
         head_features = run.head_output.shape[-1] if run.head_output is not None else 0
         return Trace(
             kind=info.kind, is_cell=info.is_cell, nonlinearity=info.activation, batch_first=info.batch_first,
             inputs=_to_numpy(inputs), output=_to_numpy(output),
-            hidden=grid([r.hidden for r in results]), hidden_grad=grid([r.hidden_grad for r in results]),
-            cell=grid([r.cell for r in results]) if info.kind == "lstm" else None,
+            hidden=_to_numpy(run.hidden), hidden_grad=_to_numpy(run.hidden_grad),
+            cell=None if run.cell is None else _to_numpy(run.cell),
             h_n=_to_numpy(h_n), c_n=None if c_n is None else _to_numpy(c_n),
-            gates={name: grid([r.gates[name] for r in results]) for name in results[0].gates},
+            gates={name: _to_numpy(value) for name, value in run.gates.items()},
             head_output=None if run.head_output is None else _to_numpy(run.head_output),
-            hidden_norm=grid(hidden_norm),
-            grad_norm=grid([torch.linalg.vector_norm(r.hidden_grad, dim=(-2, -1)) for r in results]),
-            saturation=grid([saturation(r.hidden, info.activation) for r in results]),
-            whh_grad_contrib_norm=grid(whh), wih_grad_contrib_norm=grid(wih),
+            **{name: _to_numpy(value) for name, value in run.summaries.items()},
             loss=run.loss, loss_name=loss, param_grads={n: _to_numpy(g) for n, g in run.param_grads.items()},
             spec=spec, device=str(reference.device),
             operands=layer_operands(info, x.shape[1], head_features, reference),

@@ -15,15 +15,18 @@ import numpy as np
 import torch
 
 from .build import Built, build, compute_loss
-from .cells import ModuleInfo, contribution_norm, gram, gru_step, input_projection, layer_weights, lstm_step, rnn_step, saturation
+from .cells import ModuleInfo, gru_step, input_projection, layer_weights, lstm_step, rnn_step, saturation
 from .inputs import initial_states, time_major_input
 from .names import GATE_NAMES
 from . import whatif
 from .preflight import check_shapes
+from .memory import check as check_memory
+from .memory import estimate_module
 from .operands import equation as cell_equation
 from .record import layer_operands
 from .schedule import Cell, StepRecord, backward_schedule, forward_schedule, new_run_id
 from .spec import RNNSpec
+from .summaries import product_norms
 from .trace import Trace
 
 _BLOCK = 32  # backward cells per cached partial sum of the weight gradients
@@ -51,7 +54,7 @@ class Runner:
     """Steps `module` over `inputs` cell by cell, then steps backprop through time."""
 
     def __init__(self, module, inputs, h0=None, *, head=None, loss: str = "sum", target=None,
-                 spec: RNNSpec | None = None):
+                 spec: RNNSpec | None = None, memory_budget=None):
         self.module, self.head, self.loss_name, self.target, self.spec = module, head, loss, target, spec
         self.info = info = ModuleInfo.of(module)
         if isinstance(inputs, torch.Tensor):  # every shape problem named, with the layout, before anything runs
@@ -59,6 +62,9 @@ class Runner:
         self._reference = next(module.parameters())
         self.inputs = inputs
         self.x = time_major_input(info, inputs, self._reference).detach()
+        needed = estimate_module(info, inputs, getattr(head, "out_features", 0) if head is not None else 0, stepping=True)
+        check_memory(needed, memory_budget, what=f"stepping through this {info.kind} (seq_len {self.x.shape[0]}, "
+                     f"batch {self.x.shape[1]}, hidden {info.hidden_size}, layers {info.num_layers})")
         self.seq_len, self.batch_size = self.x.shape[0], self.x.shape[1]
         self._h0, self._c0 = initial_states(info, h0, self.batch_size, self._reference)
         L, D, T = info.num_layers, info.num_directions, self.seq_len
@@ -77,13 +83,13 @@ class Runner:
         self.reset()
 
     @classmethod
-    def from_spec(cls, spec: RNNSpec) -> "Runner":
-        return cls.from_built(build(spec))
+    def from_spec(cls, spec: RNNSpec, memory_budget=None) -> "Runner":
+        return cls.from_built(build(spec, memory_budget=memory_budget), memory_budget=memory_budget)
 
     @classmethod
-    def from_built(cls, built: Built) -> "Runner":
+    def from_built(cls, built: Built, memory_budget=None) -> "Runner":
         return cls(built.module, built.inputs, built.h0, head=built.head, loss=built.spec.loss,
-                   target=built.target, spec=built.spec)
+                   target=built.target, spec=built.spec, memory_budget=memory_budget)
 
     @property
     def initial_states(self):
@@ -365,8 +371,8 @@ class Runner:
         self._backward[key] = state
         with torch.no_grad():
             grad_norm = float(torch.linalg.vector_norm(grad_h))
-            whh = float(contribution_norm(gram(state.grad_gh), gram(fwd.h_prev.detach())))
-            wih = float(contribution_norm(gram(state.grad_gi), gram(fwd.x.detach())))
+            whh = float(product_norms(state.grad_gh.unsqueeze(0), fwd.h_prev.detach().unsqueeze(0))[0])
+            wih = float(product_norms(state.grad_gi.unsqueeze(0), fwd.x.detach().unsqueeze(0))[0])
         self.hidden_grad[key] = grad_h.detach().cpu().numpy()
         self.grad_norm[key], self.whh_contrib[key], self.wih_contrib[key] = grad_norm, whh, wih
         return StepRecord(cell, self._operands[l], self.equation, float(self.hidden_norm[key]),

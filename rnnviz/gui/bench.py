@@ -5,7 +5,9 @@
   panel repainted (apply to every panel + paint), i.e. what can stall;
 - backward step -> repainted: the same for a BPTT cell (Backward step), from the end of the forward pass;
 - play: cells per second Play sustains at full speed with every panel live;
-- stall: the longest gap between event-loop ticks during a whole run to the end (forward + backward).
+- stall: the longest gap between event-loop ticks during a whole run to the end (forward + backward);
+- reset -> repainted, and the first step after a Reset: the frames that redraw everything from empty;
+- per panel: the time of each panel's own update call, over every frame above, so a regression has a name.
 """
 from __future__ import annotations
 
@@ -37,6 +39,31 @@ def _flush(qapp, window) -> None:
         qapp.processEvents()
 
 
+def _time_panels(window) -> dict[str, list[float]]:
+    """Wrap every panel's show_frame (the window's (dock, panel) pairs) on the instance, recording ms
+    per call by its dock's title. A panel whose inputs did not change returns at once, so its calls
+    stay cheap: the table shows what each panel costs when it draws."""
+    times: dict[str, list[float]] = {}
+    for dock, panel in window.panels:
+        calls = times.setdefault(dock.windowTitle(), [])
+
+        def timed(*args, _bound=panel.show_frame, _calls=calls, **kwargs):
+            start = time.perf_counter()
+            try:
+                return _bound(*args, **kwargs)
+            finally:
+                _calls.append((time.perf_counter() - start) * 1000)
+
+        panel.show_frame = timed
+    return times
+
+
+def _stats(values) -> dict:
+    if not values:
+        return {"median": float("nan"), "p95": float("nan"), "calls": 0}
+    return {"median": statistics.median(values), "p95": _percentile(values, 0.95), "calls": len(values)}
+
+
 def _case(qapp, name, spec, repeats, play_seconds):
     from .app import MainWindow
     from .qt import QtCore
@@ -47,11 +74,18 @@ def _case(qapp, name, spec, repeats, play_seconds):
     try:
         _settle(qapp, window)
         session = window.session
-        latency, frame_cost = [], []
+        panel_times = _time_panels(window)
+        latency, frame_cost, reset_ms, first_step_ms = [], [], [], []
         for _ in range(repeats):
-            if session.runner.position >= session.runner.num_forward:
+            after_reset = False
+            if session.runner.position >= session.runner.num_forward or not latency:
+                time.sleep(0.02)
+                start = time.perf_counter()
                 session.reset()
                 _settle(qapp, window)
+                _flush(qapp, window)
+                reset_ms.append((time.perf_counter() - start) * 1000)
+                after_reset = True
             time.sleep(0.02)  # let the display-rate throttle expire: measure a lone step
             start = time.perf_counter()
             session.step()
@@ -59,6 +93,8 @@ def _case(qapp, name, spec, repeats, play_seconds):
             _flush(qapp, window)
             end = time.perf_counter()
             latency.append((end - start) * 1000)
+            if after_reset:
+                first_step_ms.append(latency[-1])
             frame_cost.append((end - session.applied_at) * 1000)  # from the frame's arrival: apply + paint
 
         # Backward steps (BPTT cells) from the end of the forward pass.
@@ -118,6 +154,8 @@ def _case(qapp, name, spec, repeats, play_seconds):
             "play_steps_per_s": played / elapsed,
             "run_to_end_s": run_s, "cells": total,
             "max_event_loop_stall_ms": max(gaps) * 1000 if gaps else 0.0,
+            "reset_to_repaint_ms": _stats(reset_ms), "first_step_after_reset_ms": _stats(first_step_ms),
+            "panel_update_ms": {label: _stats(values) for label, values in panel_times.items()},
         }
     finally:
         window.session.stop()
@@ -153,6 +191,14 @@ def format_table(results: list[dict]) -> str:
         lines.append(f"{r['case']:<24} {s['median']:>14.1f} / {s['p95']:<10.1f} {g['median']:>11.1f} / {g['p95']:<9.1f} "
                      f"{b['median']:>10.1f} / {b['p95']:<9.1f} "
                      f"{r['play_steps_per_s']:>13.0f} {r['max_event_loop_stall_ms']:>13.1f} {r['run_to_end_s']:>13.2f}")
+    lines.append("")
+    lines.append(f"{'case':<24} {'what':<36} {'ms (median / p95)':>20} {'calls':>6}")
+    for r in results:
+        rows = [("Reset -> repainted", r["reset_to_repaint_ms"]), ("first Step after Reset -> repainted",
+                                                                  r["first_step_after_reset_ms"])]
+        rows += [(f"panel update: {label}", stats) for label, stats in r["panel_update_ms"].items()]
+        for what, stats in rows:
+            lines.append(f"{r['case']:<24} {what:<36} {stats['median']:>9.1f} / {stats['p95']:<8.1f} {stats['calls']:>6}")
     return "\n".join(lines)
 
 

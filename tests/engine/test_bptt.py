@@ -1,0 +1,40 @@
+"""engine/bptt.py on its own, as whole-model recording calls it: one layer and direction, any
+incoming gradient, against torch's fused module in float64."""
+import pytest
+import torch
+from torch import nn
+
+from rnnviz.engine import bptt
+from rnnviz.engine.cells import layer_weights
+
+CONFIGS = [("rnn", "tanh"), ("rnn", "relu"), ("gru", "tanh"), ("lstm", "tanh")]
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("reverse", [0, 1])
+@pytest.mark.parametrize("kind, nonlinearity", CONFIGS)
+def test_one_layer_matches_torch(kind, nonlinearity, reverse, bias):
+    torch.manual_seed(0)
+    T, B, I, H = 6, 3, 4, 5
+    extra = {"nonlinearity": nonlinearity} if kind == "rnn" else {}
+    module = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[kind](I, H, bidirectional=True, bias=bias, **extra).double()
+    x = torch.randn(T, B, I, dtype=torch.float64, requires_grad=True)
+    h0, c0 = torch.randn(2, B, H, dtype=torch.float64), torch.randn(2, B, H, dtype=torch.float64)
+    out, _ = module(x, (h0, c0) if kind == "lstm" else h0)
+    upstream = torch.randn_like(out)
+    out.backward(upstream)
+    # the other direction's share of dL/dX, to compare this direction's alone
+    other = layer_weights(module, 0, 1 - reverse, False)
+    w = layer_weights(module, 0, reverse, False)
+    run = bptt.layer_forward(kind, x.detach(), h0[reverse], c0[reverse] if kind == "lstm" else None, w,
+                             nonlinearity, bool(reverse))
+    torch.testing.assert_close(run.hidden, out.detach()[..., reverse * H:(reverse + 1) * H], rtol=1e-9, atol=1e-9)
+    grads = bptt.layer_backward(run, upstream[..., reverse * H:(reverse + 1) * H], w)
+    params = dict(module.named_parameters())
+    for name, value in bptt.weight_grads(run, grads, w).items():
+        torch.testing.assert_close(value, params[name].grad, rtol=1e-9, atol=1e-9, msg=name)
+    other_run = bptt.layer_forward(kind, x.detach(), h0[1 - reverse], c0[1 - reverse] if kind == "lstm" else None,
+                                   other, nonlinearity, not reverse)
+    other_grads = bptt.layer_backward(other_run, upstream[..., (1 - reverse) * H:(2 - reverse) * H], other)
+    total = bptt.input_grad(grads, w) + bptt.input_grad(other_grads, other)
+    torch.testing.assert_close(total, x.grad, rtol=1e-9, atol=1e-9)
