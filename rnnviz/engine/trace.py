@@ -11,18 +11,20 @@ Shapes (L layers, D directions, T timesteps, B batch, H hidden):
 from __future__ import annotations
 
 import json
-import zipfile
+import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from . import trace_check
+from .trace_check import TraceFileError  # noqa: F401  (re-exported: the one error of trace files)
+
 FORMAT = "rnnviz-trace"
 FORMAT_VERSION = 1
 
 
-class TraceFileError(ValueError):
-    """A trace file that cannot be read: names the file and what is wrong."""
 
 
 @dataclass
@@ -54,6 +56,7 @@ class Trace:
     spec: object | None = None                   # RNNSpec when known
     loss_name: str = "sum"
     device: str = "cpu"
+    first_nonfinite: dict | None = None          # {tensor, layer, direction, t} of the first NaN/Inf, if any
 
     def __post_init__(self) -> None:
         if self.hidden_norm is None:
@@ -101,8 +104,7 @@ class Trace:
         if hasattr(path, "write"):
             np.savez_compressed(path, **arrays)
             return
-        with open(path, "wb") as handle:
-            np.savez_compressed(handle, **arrays)
+        _write_atomically(Path(path), lambda handle: np.savez_compressed(handle, **arrays))
 
     def _meta(self) -> dict:
         import torch
@@ -115,6 +117,7 @@ class Trace:
             "batch_first": self.batch_first, "loss": self.loss, "loss_name": self.loss_name,
             "device": self.device, "records": self.records,
             "operands": self.operands, "equation": self.equation,
+            "first_nonfinite": self.first_nonfinite,
             "spec": self.spec.to_dict() if self.spec is not None else None,
             "torch_version": torch.__version__, "rnnviz_version": __version__,
         }
@@ -126,13 +129,48 @@ _ARRAY_FIELDS = ("inputs", "output", "hidden", "hidden_grad", "h_n", "cell", "c_
 _REQUIRED = ("inputs", "output", "hidden", "hidden_grad")
 
 
+def _write_atomically(path: Path, write) -> None:
+    """Write through a temporary file in the same folder, then rename it over `path`: a full disk or
+    any failure leaves the file that was there untouched (TraceFileError naming `path`)."""
+    handle = None
+    try:
+        handle = tempfile.NamedTemporaryFile("wb", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False)
+        with handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(handle.name, _new_file_mode(path))
+        os.replace(handle.name, path)
+    except (OSError, ValueError) as exc:
+        if handle is not None:
+            try:
+                os.unlink(handle.name)
+            except OSError:
+                pass
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        kept = " (the file that was there is unchanged)" if path.exists() else ""
+        raise TraceFileError(f"{path}: could not be saved: {reason}{kept}") from None
+
+
+def _new_file_mode(path: Path) -> int:
+    """The existing file's permissions, or what the umask gives a new file (tempfiles start at 0600)."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def _norm_over_batch(values: np.ndarray) -> np.ndarray:
     """Frobenius norm over the trailing (B, H) axes; NaN where not computed yet."""
     return np.sqrt(np.sum(np.square(values, dtype=np.float64), axis=(-2, -1)))
 
 
-def load_trace(path) -> Trace:
-    """Read a trace written by Trace.save; TraceFileError naming the file and the problem."""
+def load_trace(path, *, max_bytes: int | None = None) -> Trace:
+    """Read a trace written by Trace.save, checking everything (see trace_check); TraceFileError
+    naming the file and the field otherwise. `max_bytes` caps the unpacked size (default 2 GiB,
+    or $RNNVIZ_TRACE_MAX_BYTES), checked from the file's headers before anything is inflated."""
     path = Path(path)
     name = str(path)
     try:
@@ -146,63 +184,24 @@ def load_trace(path) -> Trace:
         raise TraceFileError(f"{name}: cannot be read ({exc.strerror or exc})") from None
     if magic != b"PK\x03\x04":  # every .npz is a zip archive
         raise TraceFileError(f"{name}: not an rnnviz trace (.npz) file: not a zip archive")
-    try:
-        data = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise TraceFileError(f"{name}: no such file") from None
-    except IsADirectoryError:
-        raise TraceFileError(f"{name}: is a directory, not a trace file") from None
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
-        raise TraceFileError(f"{name}: not an rnnviz trace (.npz) file ({exc})") from None
-    if not isinstance(data, np.lib.npyio.NpzFile):
-        raise TraceFileError(f"{name}: a single .npy array, not an rnnviz trace (.npz) file")
-    with data:
-        try:
-            contents = {key: data[key] for key in data.files}
-        except (ValueError, OSError, zipfile.BadZipFile, EOFError, KeyError) as exc:
-            raise TraceFileError(f"{name}: corrupt or truncated ({exc})") from None
+    contents = trace_check.read_arrays(name, path, trace_check.max_trace_bytes() if max_bytes is None else max_bytes)
     return _trace_from_arrays(name, contents)
 
 
 def _trace_from_arrays(name: str, contents: dict) -> Trace:
     if "meta" not in contents:
         raise TraceFileError(f"{name}: not an rnnviz trace (no 'meta' entry)")
-    try:
-        meta = json.loads(str(contents.pop("meta")))
-    except (json.JSONDecodeError, TypeError) as exc:
-        raise TraceFileError(f"{name}: unreadable metadata ({exc})") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise TraceFileError(f"{name}: not an rnnviz trace (format is {meta.get('format') if isinstance(meta, dict) else meta!r})")
-    version = meta.get("format_version")
-    if not isinstance(version, int) or version < 1:
-        raise TraceFileError(f"{name}: invalid format_version {version!r}")
-    if version > FORMAT_VERSION:
-        raise TraceFileError(
-            f"{name}: written by a newer rnnviz (trace format {version}; this rnnviz reads up to {FORMAT_VERSION}); upgrade rnnviz")
-    missing = [key for key in _REQUIRED if key not in contents]
-    if missing:
-        raise TraceFileError(f"{name}: missing array(s) {', '.join(missing)}")
-    hidden = contents["hidden"]
-    if hidden.ndim != 5 or contents["hidden_grad"].shape != hidden.shape:
-        raise TraceFileError(f"{name}: 'hidden' must be (L, D, T, B, H) and match 'hidden_grad', got "
-                             f"{hidden.shape} and {contents['hidden_grad'].shape}")
-    spec = None
-    if meta.get("spec") is not None:
-        from .spec import RNNSpec, SpecError
-
-        try:
-            spec = RNNSpec.from_dict(meta["spec"])
-        except (SpecError, TypeError) as exc:
-            raise TraceFileError(f"{name}: invalid spec in metadata ({exc})") from None
+    meta = trace_check.check_meta(name, contents.pop("meta"))
+    dims = trace_check.check_arrays(name, contents, meta, _ARRAY_FIELDS)
+    spec = trace_check.check_meta_against(name, meta, dims)
     fields = {key: contents.get(key) for key in _ARRAY_FIELDS}
+    if fields["output"] is not None and fields["output"].size == 0:
+        fields["output"] = np.full(0, np.nan)
     return Trace(
-        kind=meta.get("kind", "custom"), is_cell=bool(meta.get("is_cell")),
-        nonlinearity=meta.get("nonlinearity", "tanh"), batch_first=bool(meta.get("batch_first")),
-        loss=float(meta.get("loss", float("nan"))), loss_name=meta.get("loss_name", "sum"),
-        device=meta.get("device", "cpu"), records=list(meta.get("records") or []), spec=spec,
-        operands=list(meta.get("operands") or []), equation=str(meta.get("equation", "")),
+        kind=meta["kind"], is_cell=meta["is_cell"], nonlinearity=meta["nonlinearity"], batch_first=meta["batch_first"],
+        loss=float(meta["loss"]), loss_name=meta["loss_name"], device=meta["device"], records=meta["records"], spec=spec,
+        operands=meta["operands"], equation=meta["equation"], first_nonfinite=meta["first_nonfinite"],
         param_grads={k.split("/", 1)[1]: v for k, v in contents.items() if k.startswith("param_grad/")},
         gates={k.split("/", 1)[1]: v for k, v in contents.items() if k.startswith("gate/")},
         **fields,
     )
-
