@@ -12,3 +12,8 @@ def user_message(exc: BaseException) -> str:
     if isinstance(exc, (ValueError, FileNotFoundError, OSError, KeyError, RuntimeError, TypeError)):
         return first
     return f"{type(exc).__name__}: {first}"
+
+
+class NonFiniteWarning(RuntimeWarning):
+    """A run produced NaN or Inf. Filter it (warnings.simplefilter("ignore", NonFiniteWarning)) or
+    turn it into an error (warnings.simplefilter("error", NonFiniteWarning); pytest -W error::...)."""

@@ -10,6 +10,7 @@ from torch import nn
 from .build import build, compute_loss
 from .cells import ModuleInfo, contribution_norm, gram, layer_weights, previous_states, saturation
 from .inputs import initial_states, time_major_input
+from .nonfinite import locate_nonfinite, warn_if_nonfinite
 from .lstm_fast import lstm_layer_backward, lstm_layer_forward, lstm_weight_grads
 from .operands import CellShapes, equation, operands, operands_as_dicts
 from .spec import RNNSpec
@@ -26,16 +27,22 @@ def record(model, inputs=None, h0=None, *, loss: str | None = None, head: nn.Mod
     ``forward(input, hidden) -> (output, hidden)``. Inputs are the module's own layout;
     for cells and cell-signature modules, (seq, batch, feature). The loss is ``out.sum()``
     unless `loss` names another ('last', 'mse', 'char_ce'). The module is left as it was.
+
+    A run with NaN or Inf anywhere warns with rnnviz.errors.NonFiniteWarning and says in
+    ``trace.first_nonfinite`` where the first one appeared.
     """
     if isinstance(model, RNNSpec):
         built = build(model)
-        return record_module(built.module, built.inputs, built.h0, loss=model.loss, head=built.head,
-                             target=built.target, spec=model)
-    if not isinstance(model, nn.Module):
+        trace = record_module(built.module, built.inputs, built.h0, loss=model.loss, head=built.head,
+                              target=built.target, spec=model)
+    elif not isinstance(model, nn.Module):
         raise TypeError(f"record() takes an RNNSpec or a torch module, got {type(model).__name__}")
-    if inputs is None:
+    elif inputs is None:
         raise ValueError("record(module, inputs): inputs are required for a module")
-    return record_module(model, inputs, h0, loss=loss or "sum", head=head, target=target)
+    else:
+        trace = record_module(model, inputs, h0, loss=loss or "sum", head=head, target=target)
+    warn_if_nonfinite(trace, stacklevel=3)
+    return trace
 
 
 def record_module(module, inputs, h0=None, *, loss="sum", head=None, target=None, spec=None) -> Trace:
@@ -44,9 +51,10 @@ def record_module(module, inputs, h0=None, *, loss="sum", head=None, target=None
     except ValueError:
         from .custom import record_custom
 
-        return record_custom(module, inputs, h0, loss=loss, target=target)
+        return locate_nonfinite(record_custom(module, inputs, h0, loss=loss, target=target))
     with torch.enable_grad():
-        return _record_torch(module, info, inputs, h0, loss, head, target, spec)
+        trace = _record_torch(module, info, inputs, h0, loss, head, target, spec)
+    return locate_nonfinite(trace)
 
 
 @dataclass

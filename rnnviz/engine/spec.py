@@ -14,6 +14,7 @@ DTYPES = ("float32", "float64")
 INITS = ("default", "orthogonal", "identity", "normal")
 INPUT_SOURCES = ("randn", "sine", "text")
 LOSSES = ("sum", "last", "mse", "char_ce")
+WHH_SCALE_MAX = 100.0
 
 LOSS_DESCRIPTIONS = {
     "sum": "sum of all outputs, out.sum()",
@@ -178,8 +179,9 @@ def validate(spec: RNNSpec) -> None:
         raise SpecError(f"init_sigma must be > 0, got {spec.init_sigma}")
     if spec.whh_scale is not None:
         _check_type("whh_scale", spec.whh_scale, (int, float), "a number or null")
-        if not (math.isfinite(spec.whh_scale) and spec.whh_scale > 0):
-            raise SpecError(f"whh_scale must be > 0, got {spec.whh_scale}")
+        # A spectral radius above 100 only overflows: 100**T passes float32's range by T = 20.
+        if not (math.isfinite(spec.whh_scale) and 0 < spec.whh_scale <= WHH_SCALE_MAX):
+            raise SpecError(f"whh_scale must be > 0 and <= {WHH_SCALE_MAX:g} (a spectral radius), got {spec.whh_scale}")
     if spec.forget_bias is not None:
         _check_type("forget_bias", spec.forget_bias, (int, float), "a number or null")
         if not math.isfinite(spec.forget_bias):
