@@ -21,13 +21,17 @@ def config_from_args(args):
         text = args.text
     # A short text is one window ("hello world": one step per epoch, as in the tutorial); a long
     # one is cut into windows of 25 characters (min-char-rnn's choice), not one 10^4-step unroll.
+    if args.seq_length is not None and args.seq_length > len(text) - 1:
+        raise ValueError(f"--seq-length must be from 1 to {len(text) - 1} for this text ({len(text)} characters: "
+                         f"each window needs one more character for its target), got {args.seq_length}")
     seq_length = args.seq_length or max(1, min(len(text) - 1, DEFAULT_MAX_WINDOW))
     # Refuse a bad prefix before training, not after.
     unknown = sorted(set(args.sample_prefix) - set(text))
     if unknown:
         raise ValueError(f"--sample-prefix has characters not in the text: {''.join(unknown)!r}")
     return TrainConfig(
-        model=args.model, text=text, hidden_size=args.hidden_size or spec.hidden_size, seq_length=seq_length,
+        model=args.model, text=text, hidden_size=spec.hidden_size if args.hidden_size is None else args.hidden_size,
+        seq_length=seq_length,
         epochs=args.epochs, lr=args.lr, optimizer=args.optimizer or "sgd", clip=args.clip, seed=args.seed,
         sample_prefix=args.sample_prefix, sample_every=0,
     )
