@@ -107,8 +107,8 @@ class Runner:
         self.reset()
 
     @classmethod
-    def from_spec(cls, spec: RNNSpec) -> "Runner":
-        return cls.from_built(build(spec))
+    def from_spec(cls, spec: RNNSpec, progress=None) -> "Runner":
+        return cls.from_built(build(spec, progress))
 
     @classmethod
     def from_built(cls, built: Built) -> "Runner":

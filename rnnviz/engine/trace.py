@@ -11,14 +11,13 @@ Shapes (L layers, D directions, T timesteps, B batch, H hidden):
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from . import trace_check
+from .atomic import write_atomically
 from .trace_check import TraceFileError  # noqa: F401  (re-exported: the one error of trace files)
 
 FORMAT = "rnnviz-trace"
@@ -104,7 +103,7 @@ class Trace:
         if hasattr(path, "write"):
             np.savez_compressed(path, **arrays)
             return
-        _write_atomically(Path(path), lambda handle: np.savez_compressed(handle, **arrays))
+        write_atomically(Path(path), lambda handle: np.savez_compressed(handle, **arrays), TraceFileError)
 
     def _meta(self) -> dict:
         import torch
@@ -127,39 +126,6 @@ _ARRAY_FIELDS = ("inputs", "output", "hidden", "hidden_grad", "h_n", "cell", "c_
                  "hidden_norm", "grad_norm", "saturation", "whh_grad_contrib_norm", "wih_grad_contrib_norm",
                  "step_ms")
 _REQUIRED = ("inputs", "output", "hidden", "hidden_grad")
-
-
-def _write_atomically(path: Path, write) -> None:
-    """Write through a temporary file in the same folder, then rename it over `path`: a full disk or
-    any failure leaves the file that was there untouched (TraceFileError naming `path`)."""
-    handle = None
-    try:
-        handle = tempfile.NamedTemporaryFile("wb", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False)
-        with handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(handle.name, _new_file_mode(path))
-        os.replace(handle.name, path)
-    except (OSError, ValueError) as exc:
-        if handle is not None:
-            try:
-                os.unlink(handle.name)
-            except OSError:
-                pass
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        kept = " (the file that was there is unchanged)" if path.exists() else ""
-        raise TraceFileError(f"{path}: could not be saved: {reason}{kept}") from None
-
-
-def _new_file_mode(path: Path) -> int:
-    """The existing file's permissions, or what the umask gives a new file (tempfiles start at 0600)."""
-    try:
-        return path.stat().st_mode & 0o777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
 
 
 def _norm_over_batch(values: np.ndarray) -> np.ndarray:

@@ -11,6 +11,7 @@ from .controls import SpecForm
 from .export import ask_export
 from .frame import Frame, Selection
 from .panels.activations import ActivationsPanel
+from .progress import JobProgress
 from .panels.gradients import GradientsPanel
 from .panels.shapes import ShapesPanel
 from .qt import QtCore, QtGui, QtWidgets
@@ -185,6 +186,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.status_text = StaticText()  # one widget, one paint per frame
         self.status_text.setMinimumWidth(700)
         self.statusBar().addPermanentWidget(self.status_text, 1)
+        self.job_progress = JobProgress(self.session, self._notice)
+        self.statusBar().addPermanentWidget(self.job_progress)
 
     def _connect(self) -> None:
         t, s = self.transport, self.session
@@ -373,6 +376,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.docks["Messages"].show()
         self.docks["Messages"].raise_()
         self.transport.set_playing(False)
+
+    def _notice(self, text: str) -> None:
+        self.statusBar().showMessage(text, 15000)
+        self.log(text)
 
     def log(self, text: str) -> None:
         self.messages.appendPlainText(text)

@@ -28,6 +28,7 @@ FRAME_INTERVAL = 1 / 30     # seconds between frames a long run hands over
 DRAWN_FRAME_INTERVAL = 1 / 10
 DRAW_WAIT_LIMIT = 0.25      # never wait longer than this for a window that is not drawing
 APPLY_INTERVAL_MS = 16      # at most one frame applied per display frame
+PROGRESS_AFTER = 1.0        # seconds a run goes before it shows a progress bar with Cancel
 # The GUI thread paints in C++ but calls back into Python for every pyqtgraph item (paint,
 # boundingRect): hundreds of GIL acquisitions per frame, each waiting up to the switch interval while
 # the worker runs Python. At CPython's default 5 ms (or even 0.5 ms) a 20 ms paint took 150-200 ms.
@@ -73,19 +74,20 @@ def torch_threads() -> None:
     torch.set_num_threads(int(os.environ.get("RNNVIZ_TORCH_THREADS", "1")))
 
 
-def make_runner(spec):
-    """The engine's step runner for `spec` (the replay of record() while the runner is unavailable)."""
+def make_runner(spec, progress=None):
+    """The engine's step runner for `spec` (the replay of record() while the runner is unavailable);
+    `progress(done, total, what)` sees the build's slow steps and may raise to cancel it."""
     try:
         from rnnviz.engine.runner import Runner
     except ImportError:
         from rnnviz.engine.build import build
         from rnnviz.engine.record import record_module
 
-        built = build(spec)
+        built = build(spec, progress)
         trace = record_module(built.module, built.inputs, built.h0, loss=spec.loss, head=built.head,
                               target=built.target, spec=spec)
         return ReplayRunner(trace, h0=built.h0, module=built.module)
-    return Runner.from_spec(spec)
+    return Runner.from_spec(spec, progress)
 
 
 def final_frame(runner, device: str, read_only: bool = False) -> Frame:
@@ -119,6 +121,8 @@ class Session(QtCore.QObject):
     devices_found = QtCore.Signal(list)     # [(device, label)] once torch is loaded
     busy_changed = QtCore.Signal(bool)
     playing_changed = QtCore.Signal(bool)
+    progress = QtCore.Signal(int, int, str)  # done, total, what: a long job (emitted from the worker thread)
+    notice = QtCore.Signal(str)             # a line for Messages that is not an error (e.g. "build cancelled")
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -201,6 +205,9 @@ class Session(QtCore.QObject):
             self._stop.set()
             self._drawn.set()  # a run waiting for the window to draw stops waiting too
 
+    def is_busy(self) -> bool:
+        return self._worker is not None
+
     def is_idle(self) -> bool:
         return self._worker is None and not self._queue and self._pending is None and not self._timer.isActive()
 
@@ -233,10 +240,13 @@ class Session(QtCore.QObject):
 
     def _yielded(self, item) -> None:
         if isinstance(item, _Failed):
-            from rnnviz.errors import user_message
+            from rnnviz.errors import Cancelled, user_message
 
             self._queue.clear()
-            self.error.emit(user_message(item.exc))
+            if isinstance(item.exc, Cancelled):
+                self.notice.emit(f"{item.exc}: the previous model is kept")
+            else:
+                self.error.emit(user_message(item.exc))
         elif isinstance(item, Frame):
             self._pending = item
             if item.final:  # nothing follows it: no reason to wait for the display-rate throttle
@@ -277,11 +287,23 @@ class Session(QtCore.QObject):
             torch_threads()
             yield ("devices", available_devices())
             self._devices_sent = True
-        runner = make_runner(spec)
+        runner = make_runner(spec, self._build_progress)
+        if self._stop.is_set():
+            from rnnviz.errors import Cancelled
+
+            raise Cancelled("build cancelled")
         device = spec.device
         yield ("built", runner, spec, device)
         settle_garbage()
         yield final_frame(runner, device)
+
+    def _build_progress(self, done: int, total: int, what: str) -> None:
+        """Build progress (worker thread): Cancel stops the build between its slow steps."""
+        if self._stop.is_set():
+            from rnnviz.errors import Cancelled
+
+            raise Cancelled("build cancelled")
+        self.progress.emit(done, total, f"building: {what}")
 
     @_guarded
     def _open_job(self, trace):
@@ -326,9 +348,13 @@ class Session(QtCore.QObject):
         takes to make, when snapshots are slow: the run itself keeps at least 2/3 of the time)."""
         base = DRAWN_FRAME_INTERVAL if self.wait_for_draw else FRAME_INTERVAL
         interval, last = base, time.perf_counter()
+        start_position, started = runner.position, last
         while runner.position < target and not self._stop.is_set():
             runner.step()
             if time.perf_counter() - last >= interval and runner.position < target:
+                if last - started >= PROGRESS_AFTER:  # long runs get a bar and Cancel (= Stop)
+                    self.progress.emit(runner.position - start_position, target - start_position,
+                                       f"running to step {target}")
                 start = time.perf_counter()
                 self._drawn.clear()
                 yield make_frame(runner, self.device, self.read_only)
