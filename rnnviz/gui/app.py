@@ -403,7 +403,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.restoreState(self._default_state, LAYOUT_VERSION)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
-        self.session.stop()
+        self.session.shutdown()
         if self._settings is not None:
             self._settings.setValue("geometry", self.saveGeometry())
             self._settings.setValue("state", self.saveState(LAYOUT_VERSION))

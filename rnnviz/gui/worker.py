@@ -55,12 +55,19 @@ class _Failed:
 
 
 def _guarded(job):
-    """Wrap a job generator so any exception is yielded as _Failed instead of raised."""
+    """Wrap a job generator so any exception is yielded as _Failed instead of raised, followed by a
+    frame of the runner as it now stands (a run that failed midway moved it past the last frame shown)."""
     def wrapped(self, *args):
+        runner = self.runner
         try:
             yield from job(self, *args)
-        except Exception as exc:  # noqa: BLE001 - every torch error becomes a message
+        except Exception as exc:  # noqa: BLE001 - every torch error (out of memory included) becomes a message
             yield _Failed(exc)
+            if runner is not None and runner is self.runner:
+                try:
+                    yield final_frame(runner, self.device, self.read_only)
+                except Exception:  # noqa: BLE001 - the message above already says what went wrong
+                    pass
     wrapped.__name__ = job.__name__
     return wrapped
 
@@ -204,6 +211,13 @@ class Session(QtCore.QObject):
         if self._worker is not None:
             self._stop.set()
             self._drawn.set()  # a run waiting for the window to draw stops waiting too
+
+    def shutdown(self, timeout_ms: int = 5000) -> None:
+        """Stop and wait for the worker thread (a window closing): a job still running after its
+        Session is deleted fails to emit ("RuntimeWarning: ... Signal source has been deleted")."""
+        self.stop()
+        if self._worker is not None:
+            QtCore.QThreadPool.globalInstance().waitForDone(timeout_ms)
 
     def is_busy(self) -> bool:
         return self._worker is not None

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
+
 from PySide6 import QtCore
 
 import rnnviz
@@ -77,3 +79,75 @@ def test_a_long_run_reports_progress(qtbot, window, monkeypatch):
     assert seen and all(t == total and 0 < d < total for d, t, _ in seen)
     assert seen[0][2] == f"running to step {total}"
     assert not window.job_progress.isVisible()
+
+
+ALLOCATOR_TEXT = ("[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: can't allocate memory: "
+                  "you tried to allocate 4294967296 bytes. Error code 12 (Cannot allocate memory)")
+
+
+def _fail_on_call(monkeypatch, method, call, exc):
+    from rnnviz.engine.runner import Runner
+
+    real, count = getattr(Runner, method), [0]
+
+    def failing(self, cell):
+        count[0] += 1
+        if count[0] == call:
+            raise exc
+        return real(self, cell)
+
+    monkeypatch.setattr(Runner, method, failing)
+
+
+def test_out_of_memory_mid_run_is_one_plain_line_and_the_model_stays_usable(qtbot, window, monkeypatch):
+    expected = rnnviz.record(window.session.spec)
+    runner = window.session.runner
+    _fail_on_call(monkeypatch, "_forward_cell", 5, RuntimeError(ALLOCATOR_TEXT))
+    click(qtbot, window, "run_end")
+    messages = window.messages.toPlainText()
+    assert "out of memory: tried to allocate 4.0 GiB" in messages and "enforce fail" not in messages
+    assert "out of memory" in window.statusBar().currentMessage()
+    assert window.session.runner is runner and window.frame.position == runner.position == 4
+    monkeypatch.undo()
+    click(qtbot, window, "run_end")
+    click(qtbot, window, "run_backward")
+    assert window.frame.position == len(runner.schedule)
+    np.testing.assert_allclose(window.frame.trace.hidden, expected.hidden, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(window.frame.trace.hidden_grad, expected.hidden_grad, rtol=1e-4, atol=1e-6)
+
+
+def test_memory_error_in_the_backward_pass_keeps_the_trace(qtbot, window, monkeypatch):
+    runner = window.session.runner
+    click(qtbot, window, "run_end")
+    hidden = window.frame.trace.hidden.copy()
+    _fail_on_call(monkeypatch, "_backward_cell", 3, MemoryError())
+    click(qtbot, window, "run_backward")
+    assert "out of memory" in window.messages.toPlainText()
+    assert window.frame.position == runner.num_forward + 2
+    np.testing.assert_array_equal(window.frame.trace.hidden, hidden)
+    monkeypatch.undo()
+    click(qtbot, window, "run_backward")
+    assert window.frame.position == len(runner.schedule) and np.isfinite(window.frame.trace.hidden_grad).all()
+
+
+def test_closing_while_play_runs_waits_for_the_worker(qtbot, make_window, monkeypatch):
+    import time
+
+    from PySide6 import QtCore as Core
+
+    from rnnviz.gui import worker
+
+    real_final_frame = worker.final_frame
+
+    def slow_final_frame(*args, **kwargs):  # the play job's last frame takes a while to make
+        time.sleep(0.3)
+        return real_final_frame(*args, **kwargs)
+
+    window = make_window("lstm-memory")
+    monkeypatch.setattr(worker, "final_frame", slow_final_frame)
+    window.session.play(True)
+    qtbot.waitUntil(lambda: window.frame.position > 0, timeout=10000)
+    assert window.session.is_busy()
+    window.close()
+    # the play job ended before close() returned: nothing is left to emit into a deleted Session
+    assert Core.QThreadPool.globalInstance().activeThreadCount() == 0
