@@ -119,7 +119,8 @@ class RNNSpec:
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:
-            raise SpecError(f"unknown spec field(s): {', '.join(sorted(unknown))}")
+            # repr: a name read from a file may hold a newline
+            raise SpecError(f"unknown spec field(s): {', '.join(map(repr, sorted(unknown)))}")
         return cls(**data)
 
     @classmethod

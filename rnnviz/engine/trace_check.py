@@ -21,7 +21,10 @@ MAX_BYTES_ENV = "RNNVIZ_TRACE_MAX_BYTES"
 
 
 class TraceFileError(ValueError):
-    """A trace file that cannot be read or written: names the file and what is wrong."""
+    """A trace file that cannot be read or written: names the file and what is wrong, on one line."""
+
+    def __init__(self, message: str):
+        super().__init__(" ".join(str(message).splitlines()))  # a library's multi-line text, flattened
 
 
 # Shape rules: each entry is a dimension. "L", "D", "T", "B", "H" are the trace's own sizes (from
@@ -114,7 +117,7 @@ def read_arrays(name: str, path, max_bytes: int) -> dict:
                     read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
                                    else np.lib.format.read_array_header_2_0)
                     shape, _, dtype = read_header(member, max_header_size=10000)
-                    field = f"field '{key}'"
+                    field = f"field {key!r}"
                     if dtype.hasobject:
                         raise TraceFileError(f"{name}: {field} is an object array (refused: it would need unpickling)")
                     nbytes = math.prod(shape) * dtype.itemsize
@@ -128,7 +131,7 @@ def read_arrays(name: str, path, max_bytes: int) -> dict:
                 raise
             except (ValueError, OSError, zipfile.BadZipFile, EOFError, KeyError, TypeError, SyntaxError,
                     NotImplementedError, zlib.error) as exc:
-                raise TraceFileError(f"{name}: field '{key}' is corrupt or truncated ({exc})") from None
+                raise TraceFileError(f"{name}: field {key!r} is corrupt or truncated ({exc})") from None
     return contents
 
 
@@ -183,7 +186,7 @@ def check_meta(name: str, raw) -> dict:
         if key not in meta:
             checked[key] = default
         elif not ok(meta[key]):
-            raise TraceFileError(f"{name}: metadata '{key}' must be {expected}, got {meta[key]!r:.60}")
+            raise TraceFileError(f"{name}: metadata {key!r} must be {expected}, got {meta[key]!r:.60}")
     if checked["loss"] is None:
         checked["loss"] = float("nan")
     return checked
@@ -206,7 +209,7 @@ def _check_records(name: str, records: list, dims: dict) -> None:
                 raise TraceFileError(f"{name}: {where}.{key} must be an integer in [0, {limit - 1}], got {value!r:.60}")
         for key, value in record.items():
             if key not in RECORD_CELL_KEYS and not (value is None or isinstance(value, (int, float, str))):
-                raise TraceFileError(f"{name}: {where}.{key} must be a number, text or null, got {value!r:.60}")
+                raise TraceFileError(f"{name}: {where}.{key!r:.40} must be a number, text or null, got {value!r:.60}")
 
 
 def _check_operands(name: str, operands: list, num_layers: int) -> None:
@@ -264,7 +267,7 @@ def check_arrays(name: str, contents: dict, meta: dict, known_fields) -> dict:
     """Every array's key, dtype and shape against `hidden`'s (L, D, T, B, H); returns the dims."""
     for key in ("inputs", "output", "hidden", "hidden_grad"):
         if key not in contents:
-            raise TraceFileError(f"{name}: missing array '{key}'")
+            raise TraceFileError(f"{name}: missing array {key!r}")
     hidden = contents["hidden"]
     if hidden.ndim != 5:
         raise TraceFileError(f"{name}: field 'hidden' must be (L, D, T, B, H), got shape {hidden.shape}")
@@ -276,20 +279,20 @@ def check_arrays(name: str, contents: dict, meta: dict, known_fields) -> dict:
     for key, values in contents.items():
         rule = _rule_for(key, known_fields)
         if rule is None:
-            raise TraceFileError(f"{name}: unknown field '{key}'")
+            raise TraceFileError(f"{name}: unknown field {key!r}")
         pattern, dtype_class, may_be_empty = rule
         pattern = pattern(meta) if callable(pattern) else pattern
         kind = values.dtype.kind
         if (dtype_class == FLOAT and kind != "f") or (dtype_class == NUMBER and kind not in "biuf"):
-            raise TraceFileError(f"{name}: field '{key}' must be a {dtype_class} array, got dtype {values.dtype}")
+            raise TraceFileError(f"{name}: field {key!r} must be a {dtype_class} array, got dtype {values.dtype}")
         if may_be_empty and values.size == 0 and values.ndim == 1:
             continue   # not computed yet (a run saved before its forward pass ended)
         expected = _expected_shape(pattern, dims, values.shape)
         if expected is None or expected != values.shape:
-            raise TraceFileError(f"{name}: field '{key}' must be {_pattern_text(pattern)} = "
+            raise TraceFileError(f"{name}: field {key!r} must be {_pattern_text(pattern)} = "
                                  f"{expected or _pattern_text(pattern)} for hidden {hidden.shape}, got {values.shape}")
         if values.size == 0:
-            raise TraceFileError(f"{name}: field '{key}' has a zero dimension {values.shape}")
+            raise TraceFileError(f"{name}: field {key!r} has a zero dimension {values.shape}")
     gates = {key.split("/", 1)[1] for key in contents if key.startswith("gate/")}
     allowed = GATE_NAMES.get(meta["kind"])
     if allowed is not None and not gates <= allowed:
