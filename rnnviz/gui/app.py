@@ -123,8 +123,18 @@ class MainWindow(QtWidgets.QMainWindow):
                          | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetFloatable)
         dock.setContextMenuPolicy(QtCore.Qt.ContextMenuPolicy.CustomContextMenu)
         dock.customContextMenuRequested.connect(lambda pos, d=dock: self._dock_menu(d, pos))
+        # A hidden panel is not redrawn (saves the paint); when it comes back it shows the current frame.
+        dock.visibilityChanged.connect(lambda visible, w=widget: visible and self._redraw_panel(w))
         self.docks[name] = dock
         self.addDockWidget(QtCore.Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+
+    def _redraw_panel(self, widget) -> None:
+        if self.frame is None or widget not in (self.shapes, self.activations, self.gradients):
+            return
+        if widget is self.shapes:
+            widget.update(self.frame)
+        else:
+            widget.update(self.frame, self.selection)
 
     def _default_layout(self) -> None:
         d = self.docks

@@ -151,3 +151,13 @@ def test_closing_while_play_runs_waits_for_the_worker(qtbot, make_window, monkey
     window.close()
     # the play job ended before close() returned: nothing is left to emit into a deleted Session
     assert Core.QThreadPool.globalInstance().activeThreadCount() == 0
+
+
+def test_a_reopened_panel_shows_the_current_frame(qtbot, window):
+    dock = window.docks["Hidden activations"]
+    dock.close()
+    click(qtbot, window, "step", 5)
+    dock.toggleViewAction().trigger()
+    hidden = window.frame.trace.hidden
+    np.testing.assert_allclose(window.activations.heatmap.data, hidden[0, 0, :, 0, :].T, equal_nan=True)
+    assert np.isfinite(window.activations.column(1)).all()
