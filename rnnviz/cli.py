@@ -72,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _dispatch(args)
     except KeyboardInterrupt:
+        print("rnnviz: stopped by Ctrl-C; nothing was written", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `rnnviz trace | head`: the reader left; not an error
         import os

@@ -1,15 +1,12 @@
 """The main window: transport and selection toolbars, dockable panels, menus, status bar, messages."""
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-
-from rnnviz.engine import nonfinite
 from rnnviz.engine.presets import DEFAULT_PRESET, get_preset
 
 from .controls import SpecForm
 from .export import ask_export
 from .frame import Frame, Selection
+from .loss_label import LossReport
 from .panels.activations import ActivationsPanel
 from .progress import JobProgress
 from .panels.gradients import GradientsPanel
@@ -23,22 +20,6 @@ from .worker import Session
 LAYOUT_VERSION = 1
 
 
-@dataclass
-class _Located:
-    """A trace's loss and size with a first-non-finite location found here (nonfinite_message reads these)."""
-
-    trace: object
-    first_nonfinite: dict
-
-    @property
-    def loss(self) -> float:
-        return self.trace.loss
-
-    @property
-    def num_directions(self) -> int:
-        return self.trace.hidden.shape[1]
-
-
 class MainWindow(QtWidgets.QMainWindow):
     def __init__(self, spec=None, trace=None, build: bool = True):
         super().__init__()
@@ -48,7 +29,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.selection = Selection()
         self.frame: Frame | None = None
         self._panel_queue: list = []
-        self._nonfinite_reported: str | None = None
+        self.loss_report = LossReport()
         self._immediate = False
 
         self.form = SpecForm(spec or get_preset(DEFAULT_PRESET))
@@ -241,7 +222,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.setWindowTitle(f"rnnviz — {self.form.preset.currentData() or spec.kind}"
                                 + ("  (read-only trace)" if self.session.read_only else ""))
         self.transport.set_read_only(self.session.read_only)
-        self._nonfinite_reported = None
+        self.loss_report.reset()
         self.log(f"built {spec.kind if spec else 'trace'}" + (f": {spec.description}" if spec and spec.description else ""))
 
     def open_trace(self, trace) -> None:
@@ -294,29 +275,11 @@ class MainWindow(QtWidgets.QMainWindow):
             QtCore.QTimer.singleShot(1, self._update_next_panel)
 
     def _loss_text(self, frame: Frame) -> str:
-        """The loss, or where a NaN/Inf first appeared once the run has produced one (also said
-        once in the status bar and Messages): a NaN loss is not "after the forward pass"."""
-        trace = frame.trace
-        loss = getattr(trace, "loss", float("nan"))
-        name = f"loss ({getattr(trace, 'loss_name', '')}): "
-        computed = frame.position >= frame.num_forward > 0
-        finished = frame.position >= frame.total
-        if not computed:
-            return name + "after the forward pass  "
-        if math.isfinite(loss) and not finished:
-            return name + f"{loss:.5g}  "
-        message = nonfinite.nonfinite_message(trace) if getattr(trace, "first_nonfinite", None) else None
-        if message is None and getattr(trace, "hidden", None) is not None:
-            where = nonfinite.first_nonfinite(trace.hidden, trace.hidden_grad if finished else None,
-                                              getattr(trace, "cell", None), loss)
-            message = None if where is None else nonfinite.nonfinite_message(_Located(trace, where))
-        if message is None:
-            return name + f"{loss:.5g}  "
-        if message != self._nonfinite_reported:
-            self._nonfinite_reported = message
-            self.statusBar().showMessage(message, 15000)
-            self.log(message)
-        return name + message + "  "
+        text, news = self.loss_report.text(frame)
+        if news:
+            self.statusBar().showMessage(news, 15000)
+            self.log(news)
+        return text
 
     def _update_next_panel(self) -> None:
         if not self._panel_queue or self.frame is None:
