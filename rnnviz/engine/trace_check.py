@@ -9,8 +9,10 @@ Adding an optional array to the format is one line in ARRAY_RULES.
 from __future__ import annotations
 
 import json
+import lzma
 import math
 import os
+import struct
 import zipfile
 import zlib
 
@@ -78,6 +80,12 @@ GATE_NAMES = {"rnn": {"A"}, "gru": {"R", "Z", "N"}, "lstm": {"I", "F", "G", "O"}
 RECORD_CELL_KEYS = ("phase", "layer", "direction", "t")
 
 
+# What zipfile, its decompressors and numpy's header parser raise on damaged bytes (found by fuzzing:
+# "zip file version 6.4" is a NotImplementedError, an encrypted member a RuntimeError).
+READ_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, OSError, KeyError, TypeError,
+               SyntaxError, NotImplementedError, RuntimeError, struct.error, zlib.error, lzma.LZMAError)
+
+
 def max_trace_bytes() -> int:
     """The unpacked-size limit: $RNNVIZ_TRACE_MAX_BYTES when set, else 2 GiB."""
     value = os.environ.get(MAX_BYTES_ENV, "")
@@ -96,10 +104,10 @@ def read_arrays(name: str, path, max_bytes: int) -> dict:
     """Every member of the .npz as an array, after checking declared sizes and dtypes from the headers."""
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, EOFError, ValueError) as exc:
-        raise TraceFileError(f"{name}: not an rnnviz trace (.npz) file ({exc})") from None
     except OSError as exc:
         raise TraceFileError(f"{name}: cannot be read ({exc.strerror or exc})") from None
+    except READ_ERRORS as exc:
+        raise TraceFileError(f"{name}: not an rnnviz trace (.npz) file ({exc})") from None
     with archive:
         infos = archive.infolist()
         declared = sum(info.file_size for info in infos)
@@ -129,8 +137,7 @@ def read_arrays(name: str, path, max_bytes: int) -> dict:
                     contents[key] = np.lib.format.read_array(member, allow_pickle=False)
             except TraceFileError:
                 raise
-            except (ValueError, OSError, zipfile.BadZipFile, EOFError, KeyError, TypeError, SyntaxError,
-                    NotImplementedError, zlib.error) as exc:
+            except READ_ERRORS as exc:
                 raise TraceFileError(f"{name}: field {key!r} is corrupt or truncated ({exc})") from None
     return contents
 

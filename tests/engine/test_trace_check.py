@@ -143,3 +143,17 @@ def test_save_into_a_missing_folder_names_the_path(tmp_path):
     with pytest.raises(TraceFileError) as info:
         rnnviz.record(RNNSpec(kind="rnn")).save(path)
     assert str(path) in str(info.value)
+
+
+@pytest.mark.parametrize("field_offset, value, words", [
+    (6, b"\x40\x00", "zip file version 6.4"),    # central directory: version needed to extract
+    (8, b"\x01\x00", "encrypted"),                # central directory: general purpose flags, bit 0
+])
+def test_zip_headers_fuzzing_found(tmp_path, good_contents, field_offset, value, words):
+    """Found by the soak: zipfile raises NotImplementedError / RuntimeError for these, not BadZipFile."""
+    path = _write(tmp_path / "good.npz", good_contents)
+    data = bytearray(path.read_bytes())
+    at = data.index(b"PK\x01\x02") + field_offset
+    data[at:at + 2] = value
+    path.write_bytes(bytes(data))
+    _refused(path, words)

@@ -161,7 +161,7 @@ def _replay_everything(trace) -> None:
     assert trace.hidden_norm.shape == trace.hidden.shape[:3]
 
 
-@hsettings(max_examples=soakreport.cases(200))
+@hsettings(max_examples=soakreport.cases(150))
 @given(data=st.data())
 def test_damaged_trace_files_load_and_replay_or_give_the_one_error(originals, data):
     damage, payload = data.draw(damaged(originals))

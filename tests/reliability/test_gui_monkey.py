@@ -159,7 +159,8 @@ class Monkey:
         for name in ("hidden", "hidden_grad"):
             shown, oracle = getattr(trace, name), getattr(expected, name)
             done = np.isfinite(shown)
-            np.testing.assert_allclose(shown[done], oracle[done], rtol=tol, atol=tol, err_msg=name)
+            np.testing.assert_allclose(shown[done], oracle[done], rtol=tol, atol=tol,
+                                       err_msg=f"{name} at position {frame.position} of {spec}")
 
     def run(self, count: int):
         history = []
