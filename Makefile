@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench screenshots clean
+.PHONY: run test soak bench screenshots clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,11 @@ run: $(STAMP)
 
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
+
+# The reliability suite at full size: 10,000 fuzzed specs and trace files, 2,000 GUI monkey
+# actions, 50 open/close cycles of the real window; ends with a table of what was tried and what held.
+soak: $(STAMP)
+	RNNVIZ_SOAK=1 QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -o faulthandler_timeout=3600 -m "soak or reliability" tests/reliability
 
 bench: $(STAMP)
 	$(VENV)/bin/rnnviz bench engine

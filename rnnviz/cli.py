@@ -5,6 +5,8 @@ import argparse
 import os
 import sys
 
+from rnnviz.commands.argtypes import float_in, int_in, schedule_point, window_size
+
 SUBCOMMANDS = ("open", "trace", "presets", "train", "bench", "screenshot", "gui")
 
 
@@ -50,28 +52,29 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--model", choices=("tutorial", "rnn", "gru", "lstm"), default="tutorial")
     train.add_argument("--text", help="training text (default: the preset's)")
     train.add_argument("--text-file", help="read the training text from this .txt file")
-    train.add_argument("--epochs", type=int, default=200)
-    train.add_argument("--lr", type=float, default=None)
+    train.add_argument("--epochs", type=int_in(1, 1_000_000), default=200)
+    train.add_argument("--lr", type=float_in(0.0, 100.0), default=None)
     train.add_argument("--optimizer", choices=("sgd", "adam"), default=None)
-    train.add_argument("--hidden-size", type=int, default=None)
-    train.add_argument("--seq-length", type=int, default=None)
-    train.add_argument("--clip", type=float, default=None, help="clip the gradient norm to this value")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--hidden-size", type=int_in(1, 65536), default=None)
+    train.add_argument("--seq-length", type=int_in(1, 100000), default=None,
+                       help="characters per window (at most the text's length - 1)")
+    train.add_argument("--clip", type=float_in(0.0), default=None, help="clip the gradient norm to this value")
+    train.add_argument("--seed", type=int_in(0, 2**63 - 1), default=0)
     train.add_argument("--sample-prefix", default="h")
     train.add_argument("-o", "--output", help="write the training history to this .npz file")
 
     bench = sub.add_parser("bench", help="print a benchmark table")
     bench.add_argument("target", choices=("engine", "gui", "scale"))
     bench.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    bench.add_argument("--repeats", type=int, default=None)
+    bench.add_argument("--repeats", type=int_in(1, 10000), default=None)
     bench.add_argument("--quick", action="store_true", help="small sizes only (a smoke run)")
     _budget_option(bench)
 
     shot = sub.add_parser("screenshot", help="render the main window offscreen to a PNG")
     shot.add_argument("--preset", default="seed-rnn")
     shot.add_argument("-o", "--output", required=True)
-    shot.add_argument("--size", default="1600x1000")
-    shot.add_argument("--at", default="end", help="forward:T, end or backward:T")
+    shot.add_argument("--size", type=window_size, default=(1600, 1000), help="WIDTHxHEIGHT")
+    shot.add_argument("--at", type=schedule_point, default="end", help="forward:T, end or backward:T")
     shot.add_argument("--view", default="debugger", help="debugger, training, presentation, compare, spectral")
     return parser
 
@@ -85,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _dispatch(args)
     except KeyboardInterrupt:
+        print("rnnviz: stopped by Ctrl-C; nothing was written", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `rnnviz trace | head`: the reader left; not an error
         import os

@@ -142,7 +142,7 @@ def run(args) -> int:
     import torch
 
     sizes = QUICK_SIZES if args.quick else SIZES
-    repeats = args.repeats or (3 if args.quick else 7)
+    repeats = args.repeats if args.repeats is not None else (3 if args.quick else 7)
     table = not args.json
     if table:
         print(f"rnnviz bench engine: torch {torch.__version__}, {torch.get_num_threads()} threads, float32 CPU, "

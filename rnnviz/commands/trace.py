@@ -59,8 +59,25 @@ def norm_table(trace) -> list[str]:
     return rows
 
 
+def record_with_progress(spec):
+    """rnnviz.record(spec), with a progress line on stderr when it takes more than a second."""
+    from rnnviz.engine.build import build
+    from rnnviz.engine.nonfinite import warn_if_nonfinite
+    from rnnviz.engine.record import record_module
+
+    from .progress import ProgressLine
+
+    with ProgressLine("recording") as line:
+        line.update("building")
+        built = build(spec, progress=line)
+        line.update(f"forward and backward over {spec.seq_len} steps")
+        trace = record_module(built.module, built.inputs, built.h0, loss=spec.loss, head=built.head,
+                              target=built.target, spec=spec)
+    warn_if_nonfinite(trace, stacklevel=2)
+    return trace
+
+
 def run(args) -> int:
-    from rnnviz.engine.record import record
     from rnnviz.engine.spec import LOSS_DESCRIPTIONS
 
     from rnnviz.engine.memory import describe_spec, estimate_spec, format_bytes, memory_budget
@@ -68,7 +85,7 @@ def run(args) -> int:
     spec = load_spec(args)
     print(f"memory: {describe_spec(spec)} needs {estimate_spec(spec).describe()}; "
           f"budget {format_bytes(memory_budget())}", flush=True)
-    trace = record(spec)
+    trace = record_with_progress(spec)
     print("\n".join(tutorial_blocks(trace)))
     print()
     print(f"loss ({spec.loss}: {LOSS_DESCRIPTIONS[spec.loss]}) = {trace.loss:.6g}")

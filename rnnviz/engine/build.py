@@ -76,11 +76,19 @@ def recurrent_weight_names(module: nn.Module) -> list[str]:
 
 
 def spectral_radius(matrix: torch.Tensor) -> float:
-    return float(torch.linalg.eigvals(matrix.detach().double().cpu()).abs().max())
+    """Largest |eigenvalue|. LAPACK's eigenvalue solver runs many short parallel regions; with 2
+    intra-op threads on a busy 2-core machine they spin against each other (1024x1024: 19.5 s with
+    2 threads, 2.5 s with 1, measured side by side), so it runs on one."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return float(torch.linalg.eigvals(matrix.detach().double().cpu()).abs().max())
+    finally:
+        torch.set_num_threads(threads)
 
 
 @torch.no_grad()
-def _initialise(module: nn.Module, spec: RNNSpec) -> None:
+def _initialise(module: nn.Module, spec: RNNSpec, progress=None) -> None:
     hidden = spec.hidden_size
     for name, param in module.named_parameters():
         is_recurrent = name.startswith("weight_hh")
@@ -101,12 +109,14 @@ def _initialise(module: nn.Module, spec: RNNSpec) -> None:
             elif name.startswith("bias_hh"):
                 param[hidden:2 * hidden] = 0.0
     if spec.whh_scale is not None:
-        for name in recurrent_weight_names(module):
-            param = module.get_parameter(name)
-            for chunk in param.split(hidden, dim=0):
-                radius = spectral_radius(chunk)
-                if radius > 0:
-                    chunk.mul_(spec.whh_scale / radius)
+        chunks = [chunk for name in recurrent_weight_names(module) for chunk in module.get_parameter(name).split(hidden, dim=0)]
+        for index, chunk in enumerate(chunks):
+            if progress is not None:  # eigenvalues of an (H, H) block: seconds at H = 2048, may raise to cancel
+                progress(index, len(chunks), f"W_hh spectral radius, block {index + 1} of {len(chunks)} ({hidden}x{hidden})")
+            # An orthogonal block (orthogonal or identity init) has every |eigenvalue| = 1.
+            radius = 1.0 if spec.init in ("orthogonal", "identity") else spectral_radius(chunk)
+            if radius > 0:
+                chunk.mul_(spec.whh_scale / radius)
 
 
 def _make_inputs(spec: RNNSpec, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -128,8 +138,11 @@ def _make_inputs(spec: RNNSpec, generator: torch.Generator) -> tuple[torch.Tenso
     return F.one_hot(index, len(vocab)).to(torch.float64), targets
 
 
-def build(spec: RNNSpec, memory_budget=None) -> Built:
+def build(spec: RNNSpec, memory_budget=None, progress=None) -> Built:
     """The module, head, inputs, h0 and target for `spec`: the same spec always gives the same numbers.
+
+    `progress(done, total, what)`, when given, is called before each slow step (the W_hh rescale
+    for whh_scale); it may raise (rnnviz.errors.Cancelled) to stop the build.
 
     Everything is drawn on the CPU from `spec.seed`, then moved, so a CUDA build holds the very
     same weights and inputs as a CPU build. A spec whose recording would not fit the memory
@@ -141,7 +154,7 @@ def build(spec: RNNSpec, memory_budget=None) -> Built:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(spec.seed)
         module = _new_module(spec)
-        _initialise(module, spec)
+        _initialise(module, spec, progress)
         head = nn.Linear(spec.out_features, spec.output_size) if spec.output_size else None
         generator = torch.Generator().manual_seed(spec.seed + 1)
         inputs, char_targets = _make_inputs(spec, generator)

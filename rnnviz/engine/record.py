@@ -15,6 +15,7 @@ from .inputs import initial_states, time_major_input
 from .memory import check as check_memory
 from .memory import estimate_module
 from .operands import CellShapes, Operand, equation, operands
+from .nonfinite import locate_nonfinite, warn_if_nonfinite
 from .spec import RNNSpec
 from .summaries import batch_norms, layer_contribution_norms, saturation
 from .trace import Trace
@@ -38,7 +39,21 @@ def record(model, *args, loss: str | None = None, head: nn.Module | None = None,
 
     A run whose estimated memory (engine/memory.py) is over `memory_budget` (bytes or a size
     such as '4GiB'; default $RNNVIZ_MEMORY_BUDGET or 1 GiB) is refused with MemoryBudgetError.
+
+    A run with NaN or Inf anywhere warns with rnnviz.errors.NonFiniteWarning and says in
+    ``trace.first_nonfinite`` (each part's, for a whole model) where the first one appeared.
     """
+    result = _dispatch(model, args, kwargs, loss=loss, head=head, target=target, loss_fn=loss_fn, step=step,
+                       memory_budget=memory_budget)
+    for trace in [result] if isinstance(result, Trace) else result.traces.values():
+        if trace.first_nonfinite is None:
+            locate_nonfinite(trace)
+        warn_if_nonfinite(trace, stacklevel=2)
+    return result
+
+
+def _dispatch(model, args, kwargs, *, loss, head, target, loss_fn, step, memory_budget):
+    """record()'s paths: a spec, one recurrent module, a whole model, or a module stepped per call."""
     if isinstance(model, RNNSpec):
         built = build(model, memory_budget=memory_budget)
         return record_module(built.module, built.inputs, built.h0, loss=model.loss, head=built.head,
@@ -86,12 +101,13 @@ def record_module(module, inputs, h0=None, *, loss="sum", head=None, target=None
     except ValueError:
         from .custom import record_custom
 
-        return record_custom(module, inputs, h0, loss=loss, target=target)
+        return locate_nonfinite(record_custom(module, inputs, h0, loss=loss, target=target))
     if isinstance(inputs, torch.Tensor) and inputs.dim() == 3:  # a malformed input gets its own message below
         head_features = getattr(head, "out_features", 0) if head is not None else 0
         check_memory(estimate_module(info, inputs, head_features), memory_budget, what=f"recording {_describe(info, inputs)}")
     with torch.enable_grad():
-        return _record_torch(module, info, inputs, h0, loss, head, target, spec)
+        trace = _record_torch(module, info, inputs, h0, loss, head, target, spec)
+    return locate_nonfinite(trace)
 
 
 def _describe(info: ModuleInfo, inputs: torch.Tensor) -> str:

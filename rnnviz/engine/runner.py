@@ -83,8 +83,8 @@ class Runner:
         self.reset()
 
     @classmethod
-    def from_spec(cls, spec: RNNSpec, memory_budget=None) -> "Runner":
-        return cls.from_built(build(spec, memory_budget=memory_budget), memory_budget=memory_budget)
+    def from_spec(cls, spec: RNNSpec, memory_budget=None, progress=None) -> "Runner":
+        return cls.from_built(build(spec, memory_budget=memory_budget, progress=progress), memory_budget=memory_budget)
 
     @classmethod
     def from_built(cls, built: Built, memory_budget=None) -> "Runner":

@@ -15,6 +15,7 @@ DTYPES = ("float32", "float64")
 INITS = ("default", "orthogonal", "identity", "normal")
 INPUT_SOURCES = ("randn", "sine", "text")
 LOSSES = ("sum", "last", "mse", "char_ce")
+WHH_SCALE_MAX = 100.0
 
 LOSS_DESCRIPTIONS = {
     "sum": "sum of all outputs, out.sum()",
@@ -53,8 +54,8 @@ FIELDS = (
     Field("seed", int, low=0, high=2**63 - 1),
     Field("init", str, choices=INITS),
     Field("init_sigma", float, label="init σ", low=0.0, low_open=True),
-    Field("whh_scale", float, label="W_hh spectral radius", low=0.0, low_open=True, optional=True,
-          help="Rescale every W_hh to this spectral radius (largest |eigenvalue|)"),
+    Field("whh_scale", float, label="W_hh spectral radius", low=0.0, low_open=True, high=WHH_SCALE_MAX, optional=True,
+          help="Rescale every W_hh to this spectral radius (largest |eigenvalue|); at most 100 (beyond, it only overflows)"),
     Field("forget_bias", float, label="LSTM forget bias", optional=True, kinds=LSTM_KINDS,
           help="set the forget gate's slice of b_ih to this value (and b_hh's to 0); 1-2 keeps gradients alive over long spans"),
     Field("input_source", str, choices=INPUT_SOURCES),
@@ -153,7 +154,8 @@ class RNNSpec:
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:
-            raise SpecError(f"unknown spec field(s): {', '.join(sorted(unknown))}")
+            # repr: a name read from a file may hold a newline
+            raise SpecError(f"unknown spec field(s): {', '.join(map(repr, sorted(unknown)))}")
         return cls(**data)
 
     @classmethod

@@ -13,7 +13,6 @@ Shapes (L layers, D directions, T timesteps, B batch, H hidden):
 from __future__ import annotations
 
 import json
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,13 +20,14 @@ import numpy as np
 
 from .operands import Operand
 from .schedule import StepRecord
+from . import trace_check
+from .atomic import write_atomically
+from .trace_check import TraceFileError  # noqa: F401  (re-exported: the one error of trace files)
 
 FORMAT = "rnnviz-trace"
 FORMAT_VERSION = 1
 
 
-class TraceFileError(ValueError):
-    """A trace file that cannot be read: names the file and what is wrong."""
 
 
 @dataclass
@@ -65,6 +65,7 @@ class Trace:
     train_mode: bool = False                     # recorded in train mode (dropout applied)
     config: dict = field(default_factory=dict)   # the part's own configuration (type, sizes, dropout...)
     notes: list[str] = field(default_factory=list)  # where the numbers cannot equal the module's, why
+    first_nonfinite: dict | None = None          # {tensor, layer, direction, t} of the first NaN/Inf, if any
 
     def __post_init__(self) -> None:
         if self.hidden_norm is None:
@@ -112,8 +113,7 @@ class Trace:
         if hasattr(path, "write"):
             np.savez_compressed(path, **arrays)
             return
-        with open(path, "wb") as handle:
-            np.savez_compressed(handle, **arrays)
+        write_atomically(Path(path), lambda handle: np.savez_compressed(handle, **arrays), TraceFileError)
 
     def _meta(self) -> dict:
         import torch
@@ -126,6 +126,7 @@ class Trace:
             "batch_first": self.batch_first, "loss": self.loss, "loss_name": self.loss_name,
             "device": self.device, "records": [r.as_dict() for r in self.records],
             "operands": [[op.as_dict() for op in layer] for layer in self.operands], "equation": self.equation,
+            "first_nonfinite": self.first_nonfinite,
             "spec": self.spec.to_dict() if self.spec is not None else None,
             "module_path": self.module_path, "train_mode": self.train_mode, "config": self.config,
             "notes": self.notes,
@@ -144,8 +145,10 @@ def _norm_over_batch(values: np.ndarray) -> np.ndarray:
     return np.sqrt(np.sum(np.square(values, dtype=np.float64), axis=(-2, -1)))
 
 
-def load_trace(path) -> Trace:
-    """Read a trace written by Trace.save; TraceFileError naming the file and the problem."""
+def load_trace(path, *, max_bytes: int | None = None) -> Trace:
+    """Read a trace written by Trace.save, checking everything (see trace_check); TraceFileError
+    naming the file and the field otherwise. `max_bytes` caps the unpacked size (default 2 GiB,
+    or $RNNVIZ_TRACE_MAX_BYTES), checked from the file's headers before anything is inflated."""
     path = Path(path)
     name = str(path)
     try:
@@ -159,64 +162,26 @@ def load_trace(path) -> Trace:
         raise TraceFileError(f"{name}: cannot be read ({exc.strerror or exc})") from None
     if magic != b"PK\x03\x04":  # every .npz is a zip archive
         raise TraceFileError(f"{name}: not an rnnviz trace (.npz) file: not a zip archive")
-    try:
-        data = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise TraceFileError(f"{name}: no such file") from None
-    except IsADirectoryError:
-        raise TraceFileError(f"{name}: is a directory, not a trace file") from None
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
-        raise TraceFileError(f"{name}: not an rnnviz trace (.npz) file ({exc})") from None
-    if not isinstance(data, np.lib.npyio.NpzFile):
-        raise TraceFileError(f"{name}: a single .npy array, not an rnnviz trace (.npz) file")
-    with data:
-        try:
-            contents = {key: data[key] for key in data.files}
-        except (ValueError, OSError, zipfile.BadZipFile, EOFError, KeyError) as exc:
-            raise TraceFileError(f"{name}: corrupt or truncated ({exc})") from None
+    contents = trace_check.read_arrays(name, path, trace_check.max_trace_bytes() if max_bytes is None else max_bytes)
     return _trace_from_arrays(name, contents)
 
 
 def _trace_from_arrays(name: str, contents: dict) -> Trace:
     if "meta" not in contents:
         raise TraceFileError(f"{name}: not an rnnviz trace (no 'meta' entry)")
-    try:
-        meta = json.loads(str(contents.pop("meta")))
-    except (json.JSONDecodeError, TypeError) as exc:
-        raise TraceFileError(f"{name}: unreadable metadata ({exc})") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise TraceFileError(f"{name}: not an rnnviz trace (format is {meta.get('format') if isinstance(meta, dict) else meta!r})")
-    version = meta.get("format_version")
-    if not isinstance(version, int) or version < 1:
-        raise TraceFileError(f"{name}: invalid format_version {version!r}")
-    if version > FORMAT_VERSION:
-        raise TraceFileError(
-            f"{name}: written by a newer rnnviz (trace format {version}; this rnnviz reads up to {FORMAT_VERSION}); upgrade rnnviz")
-    missing = [key for key in _REQUIRED if key not in contents]
-    if missing:
-        raise TraceFileError(f"{name}: missing array(s) {', '.join(missing)}")
-    hidden = contents["hidden"]
-    if hidden.ndim != 5 or contents["hidden_grad"].shape != hidden.shape:
-        raise TraceFileError(f"{name}: 'hidden' must be (L, D, T, B, H) and match 'hidden_grad', got "
-                             f"{hidden.shape} and {contents['hidden_grad'].shape}")
-    spec = None
-    if meta.get("spec") is not None:
-        from .spec import RNNSpec, SpecError
-
-        try:
-            spec = RNNSpec.from_dict(meta["spec"])
-        except (SpecError, TypeError) as exc:
-            raise TraceFileError(f"{name}: invalid spec in metadata ({exc})") from None
+    meta = trace_check.check_meta(name, contents.pop("meta"))
+    dims = trace_check.check_arrays(name, contents, meta, _ARRAY_FIELDS)
+    spec = trace_check.check_meta_against(name, meta, dims)
     operands, records = _typed_steps(name, meta)
     fields = {key: contents.get(key) for key in _ARRAY_FIELDS}
+    if fields["output"] is not None and fields["output"].size == 0:
+        fields["output"] = np.full(0, np.nan)
     return Trace(
-        kind=meta.get("kind", "custom"), is_cell=bool(meta.get("is_cell")),
-        nonlinearity=meta.get("nonlinearity", "tanh"), batch_first=bool(meta.get("batch_first")),
-        loss=float(meta.get("loss", float("nan"))), loss_name=meta.get("loss_name", "sum"),
-        device=meta.get("device", "cpu"), records=records, spec=spec,
-        operands=operands, equation=str(meta.get("equation", "")),
-        module_path=str(meta.get("module_path", "")), train_mode=bool(meta.get("train_mode", False)),
-        config=dict(meta.get("config") or {}), notes=[str(n) for n in meta.get("notes") or []],
+        kind=meta["kind"], is_cell=meta["is_cell"], nonlinearity=meta["nonlinearity"], batch_first=meta["batch_first"],
+        loss=float(meta["loss"]), loss_name=meta["loss_name"], device=meta["device"], records=records, spec=spec,
+        operands=operands, equation=meta["equation"], first_nonfinite=meta["first_nonfinite"],
+        module_path=meta["module_path"], train_mode=meta["train_mode"], config=meta["config"],
+        notes=[str(n) for n in meta["notes"]],
         param_grads={k.split("/", 1)[1]: v for k, v in contents.items() if k.startswith("param_grad/")},
         gates={k.split("/", 1)[1]: v for k, v in contents.items() if k.startswith("gate/")},
         **fields,

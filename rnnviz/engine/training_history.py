@@ -191,8 +191,10 @@ class TrainingHistory:
         }
         for name in weight_names:
             arrays[f"weights/{name}"] = np.stack([self._weights[k][name] for k in kept]).astype(np.float32)
-        with open(path, "wb") as fh:  # a file handle: np.savez would append '.npz' to a bare name
-            np.savez(fh, **arrays)
+        from .atomic import write_atomically
+
+        # a file handle: np.savez would append '.npz' to a bare name
+        write_atomically(Path(path), lambda fh: np.savez(fh, **arrays))
 
     @classmethod
     def load(cls, path: str | Path) -> "TrainingHistory":

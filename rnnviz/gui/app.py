@@ -7,7 +7,9 @@ from .controls import SpecForm
 from .export import ask_export
 from .frame import Frame, Selection
 from .network_dock import NetworkDock
+from .loss_label import LossReport
 from .panels.activations import ActivationsPanel
+from .progress import JobProgress
 from .panels.gradients import GradientsPanel
 from .panels.shapes import ShapesPanel
 from .qt import QtCore, QtGui, QtWidgets
@@ -27,6 +29,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.session = Session(self)
         self.frame: Frame | None = None
         self._panel_queue: list = []
+        self.loss_report = LossReport()
         self._immediate = False
 
         self.form = SpecForm(spec or get_preset(DEFAULT_PRESET))
@@ -110,8 +113,17 @@ class MainWindow(QtWidgets.QMainWindow):
                          | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetFloatable)
         dock.setContextMenuPolicy(QtCore.Qt.ContextMenuPolicy.CustomContextMenu)
         dock.customContextMenuRequested.connect(lambda pos, d=dock: self._dock_menu(d, pos))
+        # A hidden panel is not redrawn (saves the paint); when it comes back it shows the current frame.
+        # A dock reopened into a tab group does not always say visibilityChanged (Qt 6.11): its View
+        # menu action does.
+        dock.visibilityChanged.connect(lambda visible, w=widget: visible and self._redraw_panel(w))
+        dock.toggleViewAction().toggled.connect(lambda visible, w=widget: visible and self._redraw_panel(w))
         self.docks[name] = dock
         self.addDockWidget(QtCore.Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+
+    def _redraw_panel(self, widget) -> None:
+        if self.frame is not None and any(panel is widget for _, panel in self.panels):
+            widget.show_frame(self.frame, self.selection)
 
     def _default_layout(self) -> None:
         d = self.docks
@@ -173,6 +185,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.status_text = StaticText()  # one widget, one paint per frame
         self.status_text.setMinimumWidth(700)
         self.statusBar().addPermanentWidget(self.status_text, 1)
+        self.job_progress = JobProgress(self.session, self._notice)
+        self.statusBar().addPermanentWidget(self.job_progress)
 
     def _connect(self) -> None:
         t, s = self.transport, self.session
@@ -220,6 +234,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.setWindowTitle(f"rnnviz — {self.form.preset.currentData() or spec.kind}"
                                 + ("  (read-only trace)" if self.session.read_only else ""))
         self.transport.set_read_only(self.session.read_only)
+        self.loss_report.reset()
         self.log(f"built {spec.kind if spec else 'trace'}" + (f": {spec.description}" if spec and spec.description else ""))
 
     def open_trace(self, trace, source: str = "") -> None:
@@ -275,8 +290,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.status_text.setText(
             f"phase: {frame.phase}    layer: {where or cell.layer}    direction: {where or cell.direction}    "
             f"t: {where or cell.t}    device: {frame.device}    {frame.ms:.2f} ms/step")
-        loss, name = frame.trace.loss, frame.trace.loss_name
-        self.loss_label.setText(f"loss ({name}): " + (f"{loss:.5g}  " if loss == loss else "after the forward pass  "))
+        self.loss_label.setText(self._loss_text(frame))
         fresh = not self._panel_queue
         self._panel_queue = list(self.panels)
         if immediate:
@@ -287,6 +301,13 @@ class MainWindow(QtWidgets.QMainWindow):
             self.session.frame_drawn()
         elif fresh:
             QtCore.QTimer.singleShot(1, self._update_next_panel)
+
+    def _loss_text(self, frame: Frame) -> str:
+        text, news = self.loss_report.text(frame)
+        if news:
+            self.statusBar().showMessage(news, 15000)
+            self.log(news)
+        return text
 
     def _update_next_panel(self) -> None:
         if not self._panel_queue or self.frame is None:
@@ -323,6 +344,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.docks["Messages"].raise_()
         self.transport.set_playing(False)
 
+    def _notice(self, text: str) -> None:
+        self.statusBar().showMessage(text, 15000)
+        self.log(text)
+
     def log(self, text: str) -> None:
         self.messages.appendPlainText(text)
 
@@ -345,7 +370,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.restoreState(self._default_state, LAYOUT_VERSION)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
-        self.session.stop()
+        self.session.shutdown()
         if self._settings is not None:
             self._settings.setValue("geometry", self.saveGeometry())
             self._settings.setValue("state", self.saveState(LAYOUT_VERSION))

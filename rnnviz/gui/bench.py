@@ -203,7 +203,7 @@ def format_table(results: list[dict]) -> str:
 
 
 def run(args) -> int:
-    repeats = args.repeats or (10 if args.quick else 30)
+    repeats = args.repeats if args.repeats is not None else (10 if args.quick else 30)
     results = measure(repeats, args.quick)
     print(json.dumps(results, indent=2) if args.json else format_table(results))
     return 0

@@ -88,7 +88,7 @@ def run(args) -> int:
     from rnnviz.errors import user_message
 
     try:
-        size = parse_size(args.size)
+        size = args.size if isinstance(args.size, tuple) else parse_size(args.size)
         render(args.preset, args.output, size, args.at, getattr(args, "view", "debugger"))
     except Exception as exc:  # noqa: BLE001 - one line for the user
         print(f"rnnviz screenshot: {user_message(exc)}", file=sys.stderr)

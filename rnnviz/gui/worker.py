@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from functools import wraps
 
 from superqt.utils import GeneratorWorker
 
@@ -29,11 +30,33 @@ FRAME_INTERVAL = 1 / 30     # seconds between frames a long run hands over
 DRAWN_FRAME_INTERVAL = 1 / 10
 DRAW_WAIT_LIMIT = 0.25      # never wait longer than this for a window that is not drawing
 APPLY_INTERVAL_MS = 16      # at most one frame applied per display frame
-def make_runner(spec):
-    """The engine's step runner for `spec` (worker thread: builds the module)."""
+PROGRESS_AFTER = 1.0        # seconds a run goes before it shows a progress bar with Cancel
+
+
+def make_runner(spec, progress=None):
+    """The engine's step runner for `spec` (worker thread: builds the module); `progress(done, total,
+    what)` sees the build's slow steps and may raise to cancel it."""
     from rnnviz.engine.runner import Runner
 
-    return Runner.from_spec(spec)
+    return Runner.from_spec(spec, progress=progress)
+
+
+def session_job(job):
+    """`guarded`, and after a failure a frame of the runner as it now stands: a run that failed
+    midway moved it past the last frame shown, and the window must match what stays usable."""
+    @wraps(job)
+    def wrapped(self, *args):
+        runner = self.runner
+        failed = False
+        for item in guarded(job)(self, *args):
+            failed = failed or isinstance(item, Failed)
+            yield item
+        if failed and runner is not None and runner is self.runner:
+            try:
+                yield final_frame(runner, self.device, self.read_only)
+            except Exception:  # noqa: BLE001 - the message already says what went wrong
+                pass
+    return wrapped
 
 
 def final_frame(runner, device: str, read_only: bool = False) -> Frame:
@@ -65,6 +88,9 @@ class Session(QtCore.QObject):
     built = QtCore.Signal(object)           # the spec now running
     devices_found = QtCore.Signal(list)     # [(device, label)] once torch is loaded
     playing_changed = QtCore.Signal(bool)
+    busy_changed = QtCore.Signal(bool)      # a job started (True) / the queue ran dry (False): the progress bar hides
+    progress = QtCore.Signal(int, int, str)  # done, total, what: a long job (emitted from the worker thread)
+    notice = QtCore.Signal(str)             # a line for Messages that is not an error (e.g. "build cancelled")
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -162,6 +188,16 @@ class Session(QtCore.QObject):
             self._stop.set()
             self._drawn.set()  # a run waiting for the window to draw stops waiting too
 
+    def shutdown(self, timeout_ms: int = 5000) -> None:
+        """Stop and wait for the worker thread (a window closing): a job still running after its
+        Session is deleted fails to emit ("RuntimeWarning: ... Signal source has been deleted")."""
+        self.stop()
+        if self._worker is not None:
+            QtCore.QThreadPool.globalInstance().waitForDone(timeout_ms)
+
+    def is_busy(self) -> bool:
+        return self._worker is not None
+
     def is_idle(self) -> bool:
         return self._worker is None and not self._queue and self._pending is None and not self._timer.isActive()
 
@@ -173,6 +209,7 @@ class Session(QtCore.QObject):
 
     def _next(self) -> None:
         if not self._queue:
+            self.busy_changed.emit(False)
             return
         job, args = self._queue.popleft()
         if job not in (self._build_job, self._open_job, self._runner_job) and self.runner is None:
@@ -183,6 +220,7 @@ class Session(QtCore.QObject):
         worker.yielded.connect(self._yielded)
         worker.finished.connect(self._finished)
         self._worker = worker
+        self.busy_changed.emit(True)
         worker.start()
 
     def _finished(self) -> None:
@@ -192,10 +230,13 @@ class Session(QtCore.QObject):
 
     def _yielded(self, item) -> None:
         if isinstance(item, Failed):
-            from rnnviz.errors import user_message
+            from rnnviz.errors import Cancelled, user_message
 
             self._queue.clear()
-            self.error.emit(user_message(item.exc))
+            if isinstance(item.exc, Cancelled):
+                self.notice.emit(f"{item.exc}: the previous model is kept")
+            else:
+                self.error.emit(user_message(item.exc))
         elif isinstance(item, Frame):
             self._pending = item
             if item.final:  # nothing follows it: no reason to wait for the display-rate throttle
@@ -226,7 +267,7 @@ class Session(QtCore.QObject):
             self.frame_ready.emit(frame)
 
     # -- jobs (worker thread) ------------------------------------------------------------
-    @guarded
+    @session_job
     def _build_job(self, spec):
         if not self._devices_sent:
             from rnnviz.engine.build import available_devices
@@ -234,20 +275,32 @@ class Session(QtCore.QObject):
             limit_torch_threads()
             yield DevicesFound(available_devices())
             self._devices_sent = True
-        runner = make_runner(spec)
+        runner = make_runner(spec, self._build_progress)
+        if self._stop.is_set():
+            from rnnviz.errors import Cancelled
+
+            raise Cancelled("build cancelled")
         device = spec.device
         yield Built(runner, spec, device)
         settle_garbage()
         yield final_frame(runner, device)
 
-    @guarded
+    def _build_progress(self, done: int, total: int, what: str) -> None:
+        """Build progress (worker thread): Cancel stops the build between its slow steps."""
+        if self._stop.is_set():
+            from rnnviz.errors import Cancelled
+
+            raise Cancelled("build cancelled")
+        self.progress.emit(done, total, f"building: {what}")
+
+    @session_job
     def _open_job(self, trace):
         runner = ReplayRunner(trace)
         yield Built(runner, trace.spec, trace.device, read_only=True)
         settle_garbage()
         yield final_frame(runner, runner.trace.device, read_only=True)
 
-    @guarded
+    @session_job
     def _runner_job(self, factory, spec):
         limit_torch_threads()
         runner = factory()
@@ -256,13 +309,13 @@ class Session(QtCore.QObject):
         settle_garbage()
         yield final_frame(runner, device)
 
-    @guarded
+    @session_job
     def _call_job(self, action):
         with self.arrays:
             action(self.runner)
         yield final_frame(self.runner, self.device, self.read_only)
 
-    @guarded
+    @session_job
     def _seek_job(self, position):
         runner = self.runner
         position = max(0, min(int(position), len(runner.schedule)))
@@ -274,7 +327,7 @@ class Session(QtCore.QObject):
             return
         yield final_frame(runner, self.device, self.read_only)
 
-    @guarded
+    @session_job
     def _run_job(self, target_of):
         runner = self.runner
         yield from self._advance(runner, target_of(runner))
@@ -284,10 +337,14 @@ class Session(QtCore.QObject):
         takes to make, when snapshots are slow: the run itself keeps at least 2/3 of the time)."""
         base = DRAWN_FRAME_INTERVAL if self.wait_for_draw else FRAME_INTERVAL
         interval, last = base, time.perf_counter()
+        start_position, started = runner.position, last
         while runner.position < target and not self._stop.is_set():
             with self.arrays:
                 runner.step()
             if time.perf_counter() - last >= interval and runner.position < target:
+                if last - started >= PROGRESS_AFTER:  # long runs get a bar and Cancel (= Stop)
+                    self.progress.emit(runner.position - start_position, target - start_position,
+                                       f"running to step {target}")
                 start = time.perf_counter()
                 self._drawn.clear()
                 yield make_frame(runner, self.device, self.read_only)
@@ -297,13 +354,13 @@ class Session(QtCore.QObject):
                 interval = max(base, 2 * (last - start))
         yield final_frame(runner, self.device, self.read_only)
 
-    @guarded
+    @session_job
     def _custom_job(self, job, callback, args):
         for item in job(self.runner, self._stop.is_set, *args):
             yield item if isinstance(item, Frame) else JobResult(callback, item)
         yield final_frame(self.runner, self.device, self.read_only)
 
-    @guarded
+    @session_job
     def _play_job(self):
         runner = self.runner
         yield Playing()

@@ -82,5 +82,5 @@ def test_the_cpu_allocators_message_becomes_a_plain_line():
     raw = RuntimeError("[enforce fail at alloc_cpu.cpp:117] data. DefaultCPUAllocator: can't allocate memory: "
                        "you tried to allocate 40000000000 bytes. Error code 12 (Cannot allocate memory)")
     message = user_message(raw)
-    assert message.startswith("the machine ran out of memory") and "alloc_cpu" not in message
-    assert user_message(MemoryError()).startswith("the machine ran out of memory")
+    assert message.startswith("out of memory: tried to allocate 37.3 GiB") and "alloc_cpu" not in message
+    assert user_message(MemoryError()).startswith("out of memory")

@@ -116,7 +116,7 @@ def test_a_bad_record_entry_in_a_file_names_the_problem(tmp_path):
     np.savez(path, **arrays)
     from rnnviz.engine.trace import TraceFileError
 
-    with pytest.raises(TraceFileError, match="step records"):
+    with pytest.raises(TraceFileError, match="records"):
         load_trace(path)
 
 

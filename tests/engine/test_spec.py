@@ -29,7 +29,7 @@ def test_every_preset_round_trips(name):
     ({"dtype": "float16"}, "dtype must be one of float32, float64, got 'float16'"),
     ({"device": "gpu"}, "device must be cpu, cuda, cuda:N or mps, got 'gpu'"),
     ({"bias": 1}, "bias must be true or false, got 1"),
-    ({"whh_scale": 0}, "whh_scale must be > 0, got 0"),
+    ({"whh_scale": 0}, "whh_scale must be > 0 and <= 100, got 0"),
     ({"kind": "gru", "nonlinearity": "relu"}, "nonlinearity applies to rnn and rnn_cell only"),
     ({"kind": "rnn_cell", "num_layers": 2}, "num_layers must be 1 for rnn_cell"),
     ({"kind": "lstm_cell", "bidirectional": True}, "bidirectional is not available for lstm_cell"),
