@@ -28,7 +28,7 @@ bench: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(VENV)/bin/rnnviz bench gui
 
 screenshots: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(PY) -m rnnviz.gui.screenshots assets
+	QT_QPA_PLATFORM=offscreen $(PY) -m rnnviz.gui.render assets
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -123,7 +123,7 @@ def _dispatch(args) -> int:
     elif args.command == "bench":
         from rnnviz.gui.bench import run
     elif args.command == "screenshot":
-        from rnnviz.gui.screenshot import run
+        from rnnviz.gui.render.capture import run
     elif args.command == "open":
         from rnnviz.gui.launch import run_open as run
     else:

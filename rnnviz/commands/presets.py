@@ -10,7 +10,7 @@ def describe(spec) -> str:
 
 
 def run(args) -> int:
-    from rnnviz.engine.presets import PRESETS
+    from rnnviz.teaching.presets import PRESETS
 
     width = max(len(name) for name in PRESETS)
     for name, spec in PRESETS.items():

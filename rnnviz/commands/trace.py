@@ -8,7 +8,7 @@ import numpy as np
 
 def load_spec(args):
     """The spec named by --spec FILE or --preset NAME (SpecError / OSError with one-line text)."""
-    from rnnviz.engine.presets import get_preset
+    from rnnviz.teaching.presets import get_preset
     from rnnviz.engine.spec import RNNSpec
 
     if getattr(args, "spec", None):

@@ -8,8 +8,8 @@ DEFAULT_MAX_WINDOW = 25
 
 def config_from_args(args):
     """A TrainConfig from the preset, overridden by whatever the command line gives."""
-    from rnnviz.engine.presets import get_preset
-    from rnnviz.engine.training import TrainConfig, load_text
+    from rnnviz.teaching.presets import get_preset
+    from rnnviz.train.training import TrainConfig, load_text
 
     spec = get_preset(args.preset)
     if args.text is not None and args.text_file is not None:
@@ -45,8 +45,8 @@ def print_every(epochs: int) -> int:
 
 
 def run(args) -> int:
-    from rnnviz.engine.training import Trainer
-    from rnnviz.engine.training_history import TrainingHistory
+    from rnnviz.train.training import Trainer
+    from rnnviz.train.history import TrainingHistory
 
     from .progress import ProgressLine
 

@@ -65,7 +65,7 @@ def _stats(values) -> dict:
 
 
 def _case(qapp, name, spec, repeats, play_seconds):
-    from .app import MainWindow
+    from .main_window import MainWindow
     from .qt import QtCore
 
     window = MainWindow(spec)
@@ -169,7 +169,7 @@ def measure(repeats: int = 30, quick: bool = False) -> list[dict]:
     from .headless import render_offscreen_without_display
 
     render_offscreen_without_display()
-    from rnnviz.engine.presets import get_preset
+    from rnnviz.teaching.presets import get_preset
     from rnnviz.engine.spec import RNNSpec
 
     from .qt import app

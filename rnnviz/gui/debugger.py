@@ -136,7 +136,7 @@ class DebuggerTools(QtCore.QObject):
     # -- export -------------------------------------------------------------------------
     def export_run(self, folder=None):
         """Slides and a GIF of the whole schedule (the open lesson's text on the title slide)."""
-        from .run_export import ask_and_export, export_with_progress
+        from .windows.run_export import ask_and_export, export_with_progress
 
         try:
             self.exporter = export_with_progress(self.window, folder) if folder else ask_and_export(self.window)
@@ -223,7 +223,7 @@ def run_until_job(runner, stopped, conditions, device):
     """Worker side of Run until: step, check, a frame now and then, and the Hit (or None) at the end."""
     from rnnviz.engine.breakpoints import check
 
-    from .worker import DRAWN_FRAME_INTERVAL, make_frame
+    from .session import DRAWN_FRAME_INTERVAL, make_frame
 
     if not hasattr(runner, "run_until"):
         raise ValueError("breakpoints need a live run: this runner only replays a finished trace")

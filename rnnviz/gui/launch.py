@@ -23,17 +23,17 @@ def window_for(target=None, *args, loss_fn=None, **kwargs):
     from .own_model import is_torch_module
 
     if is_torch_module(target):
-        from .app import MainWindow
+        from .main_window import MainWindow
 
         window = MainWindow(build=False)
         window.open_model(target, *args, loss_fn=loss_fn, **kwargs)
         return window
     if args or kwargs or loss_fn is not None:
         raise TypeError(f"show(): inputs and loss_fn go with a torch module, not with a {type(target).__name__}")
-    from rnnviz.engine.presets import DEFAULT_PRESET, get_preset
+    from rnnviz.teaching.presets import DEFAULT_PRESET, get_preset
     from rnnviz.engine.spec import RNNSpec
 
-    from .app import MainWindow
+    from .main_window import MainWindow
 
     if target is None or isinstance(target, str) and not target.endswith(".npz"):
         return MainWindow(get_preset(target or DEFAULT_PRESET))
@@ -49,7 +49,7 @@ def window_for(target=None, *args, loss_fn=None, **kwargs):
 def file_window(parts: dict, source: str = ""):
     """A MainWindow browsing recorded parts ({name: Trace}) read-only, each one's own configuration in
     the Network dock and a picker when there are several."""
-    from .app import MainWindow
+    from .main_window import MainWindow
     from .own_model import open_file_parts
 
     window = MainWindow(next(iter(parts.values())).spec, build=False)
@@ -116,7 +116,7 @@ def run(args) -> int:
 
             parts = load_parts(args.file)
         elif target is not None:
-            from rnnviz.engine.presets import get_preset
+            from rnnviz.teaching.presets import get_preset
 
             target = get_preset(target)
     except Exception as exc:  # noqa: BLE001

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 
-from rnnviz.engine.lessons import LESSONS, Lesson
+from rnnviz.teaching.lessons import LESSONS, Lesson
 
 from .qt import QtCore, QtWidgets
 

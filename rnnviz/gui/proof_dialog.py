@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from .panels.common import LogAxis, coloured_title
-from .qt import QtCore, QtWidgets, pg, set_title, style_plot
+from .qt import QtCore, QtWidgets, pg
+from .style import set_title, style_plot
 
 COLOURS = ["#1f77b4", "#d62728"]
 HEADERS = ("tensor", "shape", "max |fused|", "max |fused − stepped|", "equal")

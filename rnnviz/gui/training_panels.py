@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 from .panels.common import TimeCanvas
-from .qt import LINE_COLOURS, QtCore, QtGui, QtWidgets, pg
+from .qt import QtCore, QtGui, QtWidgets, pg
+from .style import LINE_COLOURS
 
 # Above this many iterations the |dL/dh_t| image shows every k-th row: the panel is a few
 # hundred pixels wide, and setImage on 10^5 rows per frame would stall the window.

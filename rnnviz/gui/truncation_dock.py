@@ -6,7 +6,8 @@ import numpy as np
 
 from .frame import Frame, Selection
 from .panels.common import TimeCanvas, coloured_title, integer_ticks, set_range, set_series
-from .qt import QtCore, QtWidgets, pg, set_title
+from .qt import QtCore, QtWidgets, pg
+from .style import set_title
 from .strip import ControlStrip
 
 COLOURS = ["#1f77b4", "#2ca02c", "#d62728"]  # total, kept, dropped

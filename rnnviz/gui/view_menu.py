@@ -40,7 +40,7 @@ def add_view_actions(window, menu: QtWidgets.QMenu) -> None:
 class ViewExtras(QtCore.QObject):
     def __init__(self, window):
         super().__init__(window)
-        from .lecture import Presentation
+        from .windows.lecture import Presentation
 
         self.window = window
         self.presentation = Presentation(window)
@@ -72,9 +72,9 @@ class ViewExtras(QtCore.QObject):
                           QtCore.Qt.Orientation.Vertical)
 
     def show_training(self, config=None):
-        from rnnviz.engine.training import TrainConfig
+        from rnnviz.train.training import TrainConfig
 
-        from .training_view import TrainingView
+        from .windows.training_view import TrainingView
 
         if self.training is None:
             self.training = TrainingView(config or TrainConfig(epochs=200), main_window=self.window)
@@ -82,7 +82,7 @@ class ViewExtras(QtCore.QObject):
         elif config is not None:
             self.training.settings.set_config(config)
         if self.presentation.active:  # the class sees it at presentation size too
-            from .lecture import PRESENTATION_POINTS, style_plots, stylesheet, theme_settings
+            from .windows.lecture import PRESENTATION_POINTS, style_plots, stylesheet, theme_settings
 
             self.training.rnnviz_theme = theme_settings(self.presentation.theme)  # titles set later follow it
             self.training.setStyleSheet(stylesheet(self.presentation.theme))
@@ -104,7 +104,7 @@ class ViewExtras(QtCore.QObject):
         return self.spectral
 
     def show_compare(self):
-        from .compare import CompareView
+        from .windows.compare import CompareView
 
         if self.compare is None:
             self.compare = CompareView()
@@ -134,11 +134,11 @@ class ViewExtras(QtCore.QObject):
 
     def open_lesson(self, lesson) -> None:
         """Build the lesson's preset in the debugger, or open the training view for lesson 7."""
-        from rnnviz.engine.presets import get_preset
+        from rnnviz.teaching.presets import get_preset
 
         spec = get_preset(lesson.preset)
         if lesson.view == "training":
-            from rnnviz.engine.training import TrainConfig
+            from rnnviz.train.training import TrainConfig
 
             self.show_training(TrainConfig(text=spec.text, hidden_size=spec.hidden_size, seq_length=spec.seq_len,
                                            epochs=200))

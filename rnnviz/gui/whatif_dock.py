@@ -11,7 +11,8 @@ from rnnviz.engine.whatif import OPS, overlay
 
 from .frame import Frame, Selection
 from .panels.common import TimeCanvas, coloured_title, integer_ticks, set_range, set_series
-from .qt import QtCore, QtWidgets, pg, set_title
+from .qt import QtCore, QtWidgets, pg
+from .style import set_title
 from .strip import ControlStrip
 
 COLOURS = ["#d62728", "#1f77b4"]  # edited, original

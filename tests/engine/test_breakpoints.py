@@ -8,7 +8,7 @@ import torch
 
 import rnnviz
 from rnnviz.engine import breakpoints as bp
-from rnnviz.engine.presets import get_preset
+from rnnviz.teaching.presets import get_preset
 from rnnviz.engine.runner import Runner
 
 

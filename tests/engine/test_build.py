@@ -2,8 +2,8 @@ import pytest
 import torch
 
 from rnnviz.engine.build import available_devices, build, spectral_radius
-from rnnviz.engine.codegen import pytorch_code
-from rnnviz.engine.presets import PRESETS, get_preset
+from rnnviz.teaching.codegen import pytorch_code
+from rnnviz.teaching.presets import PRESETS, get_preset
 from rnnviz.engine.spec import RNNSpec, SpecError
 
 

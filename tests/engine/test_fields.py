@@ -6,7 +6,7 @@ import dataclasses
 import pytest
 
 from rnnviz.engine.spec import FIELDS, KINDS, RNNSpec, SpecError
-from rnnviz.engine.train_config import TRAIN_FIELDS, TrainConfig, TrainConfigError
+from rnnviz.train.config import TRAIN_FIELDS, TrainConfig, TrainConfigError
 
 
 def test_the_table_covers_every_spec_and_training_field():

@@ -11,8 +11,8 @@ import torch
 
 import rnnviz.engine.record as record_module
 from rnnviz.engine.build import build
-from rnnviz.engine.lessons import LESSONS, lesson_by_number, lesson_text
-from rnnviz.engine.presets import PRESETS, get_preset
+from rnnviz.teaching.lessons import LESSONS, lesson_by_number, lesson_text
+from rnnviz.teaching.presets import PRESETS, get_preset
 
 
 def test_eight_lessons_on_existing_presets():

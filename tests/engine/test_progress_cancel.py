@@ -7,8 +7,8 @@ from rnnviz.cli import main
 from rnnviz.commands.progress import ProgressLine
 from rnnviz.engine.build import build, spectral_radius
 from rnnviz.engine.spec import RNNSpec
-from rnnviz.engine.training import Trainer
-from rnnviz.engine.training_history import TrainingHistory
+from rnnviz.train.training import Trainer
+from rnnviz.train.history import TrainingHistory
 from rnnviz.errors import Cancelled
 
 SCALED = RNNSpec(kind="lstm", num_layers=2, hidden_size=8, whh_scale=0.9)

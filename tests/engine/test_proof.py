@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from rnnviz.engine.presets import get_preset
+from rnnviz.teaching.presets import get_preset
 from rnnviz.engine.proof import fused_vs_stepped
 from rnnviz.engine.runner import Runner
 from rnnviz.engine.spec import RNNSpec

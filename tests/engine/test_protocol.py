@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from rnnviz.engine.operands import Operand
-from rnnviz.engine.presets import get_preset
+from rnnviz.teaching.presets import get_preset
 from rnnviz.engine.protocol import StepRunner
 from rnnviz.engine.record import record
 from rnnviz.engine.replay import ReplayRunner
@@ -122,8 +122,8 @@ def test_a_bad_record_entry_in_a_file_names_the_problem(tmp_path):
 
 
 def test_a_custom_module_replays_with_typed_operands(tmp_path):
-    from rnnviz.engine.train_config import TrainConfig
-    from rnnviz.engine.training import iteration_run, train
+    from rnnviz.train.config import TrainConfig
+    from rnnviz.train.training import iteration_run, train
 
     history, _ = train(TrainConfig(epochs=1, sample_every=0))  # the tutorial's i2h/i2o model: record_custom
     run = iteration_run(history, 0)

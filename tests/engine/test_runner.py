@@ -3,7 +3,7 @@ import pytest
 import torch
 
 import rnnviz
-from rnnviz.engine.presets import get_preset
+from rnnviz.teaching.presets import get_preset
 from rnnviz.engine.runner import Cell, Runner, backward_schedule, forward_schedule
 
 

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from rnnviz.engine.presets import PRESETS, get_preset
+from rnnviz.teaching.presets import PRESETS, get_preset
 from rnnviz.engine.spec import RNNSpec, SpecError
 
 

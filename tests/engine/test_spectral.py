@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from rnnviz.engine import spectral
+from rnnviz.analysis import spectral
 from rnnviz.engine.build import build
-from rnnviz.engine.presets import get_preset
+from rnnviz.teaching.presets import get_preset
 
 
 def test_eigenvalues_of_a_scaled_rotation():

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import rnnviz
-from rnnviz.engine.presets import get_preset
+from rnnviz.teaching.presets import get_preset
 from rnnviz.engine.trace import FORMAT_VERSION, TraceFileError, load_trace
 
 

@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from rnnviz.cli import main
-from rnnviz.engine.charmodel import HeadedRNN, TutorialCharRNN, one_hot
-from rnnviz.engine.training import (TextFileError, TrainConfig, Trainer, iteration_run, load_text, train,
+from rnnviz.train.charmodel import HeadedRNN, TutorialCharRNN, one_hot
+from rnnviz.train.training import (TextFileError, TrainConfig, Trainer, iteration_run, load_text, train,
                                     tutorial_as_nn_rnn)
-from rnnviz.engine.training_history import TrainingHistory
+from rnnviz.train.history import TrainingHistory
 
 
 def test_tutorial_model_shapes_and_tanh():
@@ -177,8 +177,8 @@ def test_training_modules_import_no_qt():
     import sys
 
     code = ("import sys\n"
-            "import rnnviz.engine.training, rnnviz.engine.training_history, rnnviz.engine.spectral\n"
-            "import rnnviz.engine.lessons, rnnviz.commands.train\n"
+            "import rnnviz.train.training, rnnviz.train.history, rnnviz.analysis.spectral\n"
+            "import rnnviz.teaching.lessons, rnnviz.commands.train\n"
             "qt = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'pyqtgraph', 'superqt', 'shiboken6')]\n"
             "assert not qt, qt\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
@@ -186,8 +186,8 @@ def test_training_modules_import_no_qt():
 
 
 def test_weight_copies_thin_out_past_the_memory_budget():
-    from rnnviz.engine.training import Trainer
-    from rnnviz.engine.training_history import TrainingHistory
+    from rnnviz.train.training import Trainer
+    from rnnviz.train.history import TrainingHistory
 
     config = TrainConfig(epochs=40, sample_every=0)
     trainer = Trainer(config)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from rnnviz.engine.runner import Runner
-from rnnviz.engine.training import TrainConfig, Trainer, debug_run, train
+from rnnviz.train.training import TrainConfig, Trainer, debug_run, train
 from rnnviz.engine.truncation import truncation_split
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from rnnviz.engine.presets import get_preset
+from rnnviz.teaching.presets import get_preset
 from rnnviz.engine.runner import Runner
 from rnnviz.engine.truncation import truncation_split
 

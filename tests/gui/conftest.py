@@ -20,8 +20,8 @@ def tuned_process():
 
 @pytest.fixture
 def make_window(qtbot):
-    from rnnviz.engine.presets import get_preset
-    from rnnviz.gui.app import MainWindow
+    from rnnviz.teaching.presets import get_preset
+    from rnnviz.gui.main_window import MainWindow
 
     windows = []
 

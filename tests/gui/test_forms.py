@@ -5,7 +5,7 @@ RED = "border: 2px solid #c00000"
 
 
 def test_spec_form_frames_the_field_the_error_names(qtbot):
-    from rnnviz.gui.controls import SpecForm
+    from rnnviz.gui.spec_form import SpecForm
 
     form = SpecForm()
     qtbot.addWidget(form)
@@ -20,7 +20,7 @@ def test_spec_form_frames_the_field_the_error_names(qtbot):
 
 def test_spec_form_greys_out_fields_by_kind(qtbot):
     from rnnviz.engine.spec import FIELDS
-    from rnnviz.gui.controls import SpecForm
+    from rnnviz.gui.spec_form import SpecForm
 
     form = SpecForm()
     qtbot.addWidget(form)
@@ -33,8 +33,8 @@ def test_spec_form_greys_out_fields_by_kind(qtbot):
 
 
 def test_training_form_frames_the_field_and_does_not_clamp(qtbot):
-    from rnnviz.engine.train_config import TrainConfig
-    from rnnviz.gui.training_view import TrainingView
+    from rnnviz.train.config import TrainConfig
+    from rnnviz.gui.windows.training_view import TrainingView
 
     view = TrainingView(TrainConfig(epochs=2))
     qtbot.addWidget(view)

@@ -6,7 +6,7 @@ import pytest
 
 import rnnviz
 from rnnviz.engine.gates import gate_saturation, saturated_fraction
-from rnnviz.engine.presets import get_preset
+from rnnviz.teaching.presets import get_preset
 from rnnviz.engine.spec import RNNSpec
 
 from guihelp import wait_idle

@@ -43,7 +43,7 @@ def test_unknown_preset_is_one_line(monkeypatch, capsys):
 
 def test_screenshot_positions():
     from rnnviz.engine.runner import backward_schedule, forward_schedule
-    from rnnviz.gui.screenshot import parse_size, target_position
+    from rnnviz.gui.render.capture import parse_size, target_position
 
     forward = forward_schedule(3, 1, 6)
     schedule = forward + backward_schedule(forward)
@@ -62,7 +62,7 @@ def test_screenshot_positions():
 def test_screenshot_renders_the_window(qtbot, tmp_path):
     from PySide6 import QtGui
 
-    from rnnviz.gui.screenshot import render
+    from rnnviz.gui.render.capture import render
 
     out = render("seed-rnncell", tmp_path / "w.png", (1200, 800), "forward:1")
     image = QtGui.QImage(str(out))

@@ -7,9 +7,9 @@ import pytest
 from PySide6 import QtCore
 
 import rnnviz
-from rnnviz.engine import spectral
-from rnnviz.engine.lessons import LESSONS
-from rnnviz.engine.presets import get_preset
+from rnnviz.analysis import spectral
+from rnnviz.teaching.lessons import LESSONS
+from rnnviz.teaching.presets import get_preset
 
 from guihelp import wait_idle
 
@@ -93,7 +93,7 @@ def test_spectral_window_follows_the_w_hh_scale(qtbot, make_window):
 
 
 def test_compare_overlays_both_gradients_on_the_same_input(qtbot):
-    from rnnviz.gui.compare import CompareView
+    from rnnviz.gui.windows.compare import CompareView
 
     view = CompareView("RNN vs LSTM")
     qtbot.addWidget(view)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rnnviz.engine.lessons import lesson_by_number
+from rnnviz.teaching.lessons import lesson_by_number
 
 from guihelp import wait_idle
 

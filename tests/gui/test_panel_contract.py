@@ -56,11 +56,11 @@ def test_play_does_not_step_while_the_gui_reads_the_arrays(qtbot, make_window):
 
 
 def test_training_and_compare_share_the_time_canvas(qtbot):
-    from rnnviz.engine.train_config import TrainConfig
-    from rnnviz.engine.training import train
-    from rnnviz.gui.compare import CompareView
+    from rnnviz.train.config import TrainConfig
+    from rnnviz.train.training import train
+    from rnnviz.gui.windows.compare import CompareView
     from rnnviz.gui.panels.common import TimeCanvas
-    from rnnviz.gui.training_view import TrainingView
+    from rnnviz.gui.windows.training_view import TrainingView
 
     view = TrainingView(TrainConfig(epochs=2))
     qtbot.addWidget(view)
@@ -93,8 +93,8 @@ def test_panels_redraw_from_run_and_version_not_array_identity(qtbot, window):
 
 def test_a_tutorial_iteration_opens_as_a_replay_with_its_table(qtbot, window):
     from rnnviz.engine.replay import ReplayRunner
-    from rnnviz.engine.train_config import TrainConfig
-    from rnnviz.engine.training import iteration_run, train
+    from rnnviz.train.config import TrainConfig
+    from rnnviz.train.training import iteration_run, train
     from rnnviz.gui.debug_open import open_run
 
     history, _ = train(TrainConfig(epochs=2, sample_every=0))

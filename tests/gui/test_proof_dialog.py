@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnviz.engine.presets import get_preset
+from rnnviz.teaching.presets import get_preset
 from rnnviz.engine.proof import fused_vs_stepped
 from rnnviz.engine.runner import Runner
 

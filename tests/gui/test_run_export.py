@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from PIL import Image
 
-from rnnviz.engine.lessons import lesson_by_number, lesson_text
-from rnnviz.gui.run_export import caption_of, positions_for
+from rnnviz.teaching.lessons import lesson_by_number, lesson_text
+from rnnviz.gui.windows.run_export import caption_of, positions_for
 
 from guihelp import wait_idle
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rnnviz.engine.training import TrainConfig, iteration_run
+from rnnviz.train.training import TrainConfig, iteration_run
 
 from guihelp import wait_idle
 
 
 @pytest.fixture
 def view(qtbot):
-    from rnnviz.gui.app import debugger_window
-    from rnnviz.gui.training_view import TrainingView
+    from rnnviz.gui.main_window import debugger_window
+    from rnnviz.gui.windows.training_view import TrainingView
 
     made = []
 
@@ -47,7 +47,7 @@ def test_loss_curve_holds_the_engines_losses(qtbot, view):
     np.testing.assert_allclose(y, v.history.losses)
     np.testing.assert_array_equal(x, np.arange(30))
     # The same numbers as a headless run of the same config.
-    from rnnviz.engine.training import train as headless
+    from rnnviz.train.training import train as headless
 
     expected, _ = headless(v.settings.config().replace(sample_every=0))
     np.testing.assert_allclose(v.history.losses, expected.losses)
@@ -133,8 +133,8 @@ def test_bad_text_file_shows_one_line(qtbot, view, tmp_path):
 
 
 def test_a_saved_history_shows_the_same_panels(qtbot, view, tmp_path):
-    from rnnviz.engine.training import train as headless
-    from rnnviz.engine.training_history import TrainingHistory
+    from rnnviz.train.training import train as headless
+    from rnnviz.train.history import TrainingHistory
 
     history, _ = headless(TrainConfig(model="lstm", epochs=5, clip=0.1, sample_every=0))
     history.save(tmp_path / "h.npz")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnviz.engine.training import TrainConfig
-from rnnviz.engine.training import train as headless
+from rnnviz.train.training import TrainConfig
+from rnnviz.train.training import train as headless
 
 
 def test_training_view_trains_with_truncation(qtbot):
-    from rnnviz.gui.training_view import TrainingView
+    from rnnviz.gui.windows.training_view import TrainingView
 
     view = TrainingView(TrainConfig(model="rnn", epochs=15))
     qtbot.addWidget(view)

@@ -7,7 +7,7 @@ from PySide6 import QtCore
 
 import rnnviz
 from rnnviz.engine import whatif
-from rnnviz.engine.presets import get_preset
+from rnnviz.teaching.presets import get_preset
 from rnnviz.engine.runner import Runner
 
 from guihelp import wait_idle

@@ -6,7 +6,7 @@ import pytest
 from PySide6 import QtCore
 
 import rnnviz
-from rnnviz.engine.presets import get_preset
+from rnnviz.teaching.presets import get_preset
 
 from guihelp import wait_idle
 
@@ -122,7 +122,7 @@ def test_backward_step_fills_gradient_norm_from_the_end(qtbot, window):
 
 
 def test_torch_error_shows_a_message_and_keeps_the_old_model(qtbot, window, monkeypatch):
-    from rnnviz.gui import worker
+    from rnnviz.gui import session as worker
 
     old_runner = window.session.runner
 

@@ -67,7 +67,7 @@ def test_build_shows_progress_and_cancel_keeps_the_old_model(qtbot, window, monk
 
 
 def test_a_long_run_reports_progress(qtbot, window, monkeypatch):
-    from rnnviz.gui import worker
+    from rnnviz.gui import session as worker
 
     monkeypatch.setattr(worker, "PROGRESS_AFTER", 0.0)
     monkeypatch.setattr(worker, "FRAME_INTERVAL", 0.0)
@@ -135,7 +135,7 @@ def test_closing_while_play_runs_waits_for_the_worker(qtbot, make_window, monkey
 
     from PySide6 import QtCore as Core
 
-    from rnnviz.gui import worker
+    from rnnviz.gui import session as worker
 
     real_final_frame = worker.final_frame
 

@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 
 import rnnviz
-from rnnviz.engine.presets import get_preset
+from rnnviz.teaching.presets import get_preset
 
 
 def test_make_frame_and_tensor_table_match_the_engine():
     from rnnviz.engine.runner import Runner
-    from rnnviz.gui.worker import make_frame
+    from rnnviz.gui.session import make_frame
 
     runner = Runner.from_spec(get_preset("lstm-memory"))
     runner.seek(3)
@@ -68,7 +68,7 @@ def test_session_generator_runs_without_threads():
     """The job generators are plain generators: drive one by hand (coverage does not see threads)."""
     from rnnviz.gui.frame import Frame
     from rnnviz.gui.jobs import Built, Failed
-    from rnnviz.gui.worker import Session
+    from rnnviz.gui.session import Session
 
     session = Session()
     items = list(session._build_job(get_preset("seed-rnncell")))

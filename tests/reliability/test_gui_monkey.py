@@ -119,7 +119,7 @@ class Monkey:
 
     def other_window(self):
         if self.rng.random() < 0.3:
-            from rnnviz.gui.app import MainWindow
+            from rnnviz.gui.main_window import MainWindow
 
             other = MainWindow(self.window.session.spec or None)
             self.qtbot.addWidget(other)
@@ -186,8 +186,8 @@ class Monkey:
 
 @pytest.mark.parametrize("seed", [1])
 def test_gui_monkey(qtbot, seed):
-    from rnnviz.engine.presets import get_preset
-    from rnnviz.gui.app import MainWindow
+    from rnnviz.teaching.presets import get_preset
+    from rnnviz.gui.main_window import MainWindow
 
     window = MainWindow(get_preset("seed-rnn"))
     qtbot.addWidget(window)

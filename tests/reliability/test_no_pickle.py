@@ -13,7 +13,7 @@ import rnnviz
 from rnnviz.cli import main
 from rnnviz.engine.spec import RNNSpec, SpecError
 from rnnviz.engine.trace import TraceFileError, load_trace
-from rnnviz.engine.training_history import TrainingHistory
+from rnnviz.train.history import TrainingHistory
 
 import soakreport
 

@@ -16,8 +16,8 @@ PRESETS = ["seed-rnn", "lstm-memory", "seed-rnncell", "vanishing-tanh", "explodi
 SCRIPT = """
 import sys
 from rnnviz.gui.qt import QtCore, app
-from rnnviz.engine.presets import get_preset
-from rnnviz.gui.app import MainWindow
+from rnnviz.teaching.presets import get_preset
+from rnnviz.gui.main_window import MainWindow
 qapp = app()
 window = MainWindow(get_preset(sys.argv[1]))
 window.show()

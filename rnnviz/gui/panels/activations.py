@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..frame import Frame, Selection
-from ..qt import LINE_COLOURS, QtWidgets, pg, set_title
+from ..qt import QtWidgets, pg
+from ..style import LINE_COLOURS, set_title
 from .common import Heatmap, TimeCanvas, coloured_title, finite_absmax, integer_ticks, set_range, set_series
 
 HIST_BINS = 40

@@ -5,7 +5,8 @@ import math
 
 import numpy as np
 
-from ..qt import DIVERGING, LABEL_STYLE, LogAxis, QtCore, QtWidgets, pg, style_plot  # noqa: F401 - LogAxis: its users import it here
+from ..qt import QtCore, QtWidgets, pg  # noqa: F401 - the panels import these here
+from ..style import DIVERGING, LABEL_STYLE, LogAxis, style_plot  # noqa: F401 - LogAxis: its users import it here
 
 
 def finite_absmax(values: np.ndarray, default: float = 1.0) -> float:

@@ -7,7 +7,8 @@ import numpy as np
 from rnnviz.engine.gates import gate_saturation, gates_of
 
 from ..frame import Frame, Selection
-from ..qt import LINE_COLOURS, QtWidgets, pg, set_title
+from ..qt import QtWidgets, pg
+from ..style import LINE_COLOURS, set_title
 from .common import Heatmap, TimeCanvas, coloured_title, finite_absmax, integer_ticks, set_range, set_series
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..frame import Frame, Selection
-from ..qt import DIVERGING, LINE_COLOURS, MAGNITUDE, QtCore, QtGui, QtWidgets, pg, set_title
+from ..qt import QtCore, QtGui, QtWidgets, pg
+from ..style import DIVERGING, LINE_COLOURS, MAGNITUDE, set_title
 from .common import Heatmap, TimeCanvas, coloured_title, finite_absmax, integer_ticks, set_range, set_series
 
 

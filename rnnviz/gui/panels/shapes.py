@@ -6,7 +6,8 @@ import html
 import re
 
 from ..frame import Frame
-from ..qt import QtCore, QtGui, QtWidgets, theme_of
+from ..qt import QtCore, QtGui, QtWidgets
+from ..style import theme_of
 from ..widgets import StaticText
 
 TABLE_COLUMNS = ("name", "shape", "dtype", "device", "min", "max", "mean", "norm", "NaN", "Inf")

@@ -1,15 +1,16 @@
 """Why gradients vanish: W_hh's eigenvalues against the unit circle, sigma_max and Pascanu's
 conditions, the per-step Jacobian norms |diag(phi'(a_t)) W_hh| and the |dL/dh_t| profile.
 
-Fed numpy (W_hh, pre-activations, the gradient profile); the maths is rnnviz.engine.spectral.
+Fed numpy (W_hh, pre-activations, the gradient profile); the maths is rnnviz.analysis.spectral.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from rnnviz.engine import spectral
+from rnnviz.analysis import spectral
 
-from ..qt import LINE_COLOURS, QtCore, QtWidgets, pg, style_plot
+from ..qt import QtCore, QtWidgets, pg
+from ..style import LINE_COLOURS, style_plot
 from .common import LogAxis
 
 

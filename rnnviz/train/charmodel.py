@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .names import MODEL_KINDS
+from ..engine.names import MODEL_KINDS
 
 
 class TutorialCharRNN(nn.Module):

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .train_config import IterationRecord, TrainConfig
+from .config import IterationRecord, TrainConfig
 
 FORMAT = "rnnviz-training"
 FORMAT_VERSION = 1
@@ -191,7 +191,7 @@ class TrainingHistory:
         }
         for name in weight_names:
             arrays[f"weights/{name}"] = np.stack([self._weights[k][name] for k in kept]).astype(np.float32)
-        from .atomic import write_atomically
+        from ..engine.atomic import write_atomically
 
         # a file handle: np.savez would append '.npz' to a bare name
         write_atomically(Path(path), lambda fh: np.savez(fh, **arrays))

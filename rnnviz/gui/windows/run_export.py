@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from .qt import QtCore, QtGui, QtWidgets
+from ..qt import QtCore, QtGui, QtWidgets
 
 MAX_FRAMES = 120          # longer runs are sampled: every k-th step, the first and last always
 STEP_MS, TITLE_MS = 300, 4000
@@ -132,7 +132,7 @@ class RunExporter(QtCore.QObject):
         self._cancelled = True
 
     def _write_title(self) -> str:
-        from rnnviz.engine.lessons import lesson_text
+        from rnnviz.teaching.lessons import lesson_text
 
         frame = self.window.frame
         spec = getattr(frame.trace, "spec", None)

@@ -11,13 +11,13 @@ import time
 
 from superqt.utils import GeneratorWorker
 
-from rnnviz.engine.train_config import TRAIN_FIELDS, TrainConfig, TrainConfigError
-from rnnviz.engine.training import TextFileError, Trainer, iteration_run, load_text
-from rnnviz.engine.training_history import TrainingHistory
+from rnnviz.train.config import TRAIN_FIELDS, TrainConfig, TrainConfigError
+from rnnviz.train.training import TextFileError, Trainer, iteration_run, load_text
+from rnnviz.train.history import TrainingHistory
 
-from .jobs import Failed, guarded
-from .qt import QtCore, QtWidgets
-from .training_panels import TrainingPanels
+from ..jobs import Failed, guarded
+from ..qt import QtCore, QtWidgets
+from ..training_panels import TrainingPanels
 
 REDRAW_MS = 33  # the panels redraw at most ~30 times a second, however fast training yields
 
@@ -354,7 +354,7 @@ class TrainingView(QtWidgets.QWidget):
     # -- the debugger ---------------------------------------------------------------------
     def open_iteration(self, iteration: int):
         """Open `iteration`'s weights and batch in the step-through debugger; returns the window."""
-        from .debug_open import iteration_spec, open_run
+        from ..debug_open import iteration_spec, open_run
 
         if self.history is None or not 0 <= iteration < len(self.history):
             self.settings.error.setText(f"no iteration {iteration} yet")

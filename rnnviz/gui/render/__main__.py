@@ -1,4 +1,4 @@
-"""Regenerate the README's screenshots: `python -m rnnviz.gui.screenshots assets` (`make screenshots`)."""
+"""Regenerate the README's screenshots: `python -m rnnviz.gui.render assets` (`make screenshots`)."""
 from __future__ import annotations
 
 import sys
@@ -18,22 +18,22 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     folder = Path(argv[0] if argv else "assets")
     folder.mkdir(parents=True, exist_ok=True)
-    from .headless import render_offscreen_without_display
+    from ..headless import render_offscreen_without_display
 
     render_offscreen_without_display()
-    from .screenshot import render
+    from .capture import render
 
     for name, preset, at, caption in SHOTS:
         render(preset, folder / name, (1600, 1000), at)
         print(f"wrote {folder / name}: {caption}")
-    from .own_model_shot import render_own_model  # the window on a user's own model
+    from .own_model import render_own_model  # the window on a user's own model
 
     print(f"wrote {render_own_model(folder / 'own-model.png')}: examples/seq2seq_factory.py, its decoder part")
-    from .debugger_screenshots import save_all as save_debugger  # gates, breakpoints, proof, what-if, ...
+    from .debugger import save_all as save_debugger  # gates, breakpoints, proof, what-if, ...
 
     for path in save_debugger(folder):
         print(f"wrote {path}")
-    from .view_screenshots import save_all  # the training, presentation, spectral and compare views
+    from .views import save_all  # the training, presentation, spectral and compare views
 
     for path in save_all(folder):
         print(f"wrote {path}")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 
 from rnnviz.engine import spec as spec_module
-from rnnviz.engine.codegen import pytorch_code
-from rnnviz.engine.presets import DEFAULT_PRESET, get_preset, preset_names
+from rnnviz.teaching.codegen import pytorch_code
+from rnnviz.teaching.presets import DEFAULT_PRESET, get_preset, preset_names
 from rnnviz.engine.spec import RNNSpec, SpecError
 
 from .qt import QtCore, QtGui, QtWidgets

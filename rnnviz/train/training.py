@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from .charmodel import make_model, one_hot, sample
-from .train_config import DEFAULT_LR, MODEL_KINDS, OPTIMIZERS, TRAIN_FIELDS, IterationRecord, TrainConfig, TrainConfigError  # noqa: F401 - re-exported
+from .config import DEFAULT_LR, MODEL_KINDS, OPTIMIZERS, TRAIN_FIELDS, IterationRecord, TrainConfig, TrainConfigError  # noqa: F401 - re-exported
 
 SMALL_MODEL_PARAMETERS = 200_000
 SAMPLE_MAX = 80  # characters of a live sample
@@ -199,7 +199,7 @@ class Trainer:
 
 def train(config: TrainConfig, on_record=None):
     """Run a whole training; returns (TrainingHistory, Trainer). `on_record(record)` sees each step."""
-    from .training_history import TrainingHistory
+    from .history import TrainingHistory
 
     trainer = Trainer(config)
     history = TrainingHistory(config, trainer.vocab, [n for n, _ in trainer.model.named_parameters()])
@@ -229,7 +229,7 @@ class DebugRun:
 
     def trace(self):
         """The complete Trace (forward and backward) of this iteration, via rnnviz.record."""
-        from .record import record
+        from ..engine.record import record
 
         return record(self.module, self.inputs, head=self.head, loss=self.loss, target=self.target)
 

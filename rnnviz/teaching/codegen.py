@@ -1,7 +1,7 @@
 """A spec rendered as the PyTorch code a student would type to build and run the same thing."""
 from __future__ import annotations
 
-from .spec import RNNSpec, text_vocabulary
+from ..engine.spec import RNNSpec, text_vocabulary
 
 _CLASS = {"rnn": "RNN", "gru": "GRU", "lstm": "LSTM", "rnn_cell": "RNNCell", "gru_cell": "GRUCell", "lstm_cell": "LSTMCell"}
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 import numpy as np
 from superqt.utils import GeneratorWorker
 
-from rnnviz.engine.presets import get_preset, preset_names
+from rnnviz.teaching.presets import get_preset, preset_names
 
-from .jobs import Failed, guarded
-from .panels.common import Heatmap, LogAxis, TimeCanvas, coloured_title, finite_absmax
-from .qt import LINE_COLOURS, QtCore, QtWidgets, pg, set_title, style_plot
+from ..jobs import Failed, guarded
+from ..panels.common import Heatmap, LogAxis, TimeCanvas, coloured_title, finite_absmax
+from ..qt import QtCore, QtWidgets, pg
+from ..style import LINE_COLOURS, set_title, style_plot
 
 OVERLAY_TITLE = "‖dL/dh_t‖ of the top layer"
 

@@ -1,9 +1,9 @@
 """The main window: transport and selection toolbars, dockable panels, menus, status bar, messages."""
 from __future__ import annotations
 
-from rnnviz.engine.presets import DEFAULT_PRESET, get_preset
+from rnnviz.teaching.presets import DEFAULT_PRESET, get_preset
 
-from .controls import SpecForm
+from .spec_form import SpecForm
 from .export import ask_export
 from .frame import Frame, Selection
 from .network_dock import NetworkDock
@@ -16,7 +16,7 @@ from .qt import QtCore, QtGui, QtWidgets
 from .settings import settings as open_settings
 from .transport import Transport
 from .widgets import StaticText
-from .worker import Session
+from .session import Session
 
 LAYOUT_VERSION = 1
 

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .fields import Field, FieldError
-from .names import MODEL_KINDS
-from .spec import text_vocabulary
+from ..engine.fields import Field, FieldError
+from ..engine.names import MODEL_KINDS
+from ..engine.spec import text_vocabulary
 
 OPTIMIZERS = ("sgd", "adam")
 

@@ -1,7 +1,7 @@
 """Named specs for the tutorial, the lessons and the debugger's default."""
 from __future__ import annotations
 
-from .spec import RNNSpec, SpecError
+from ..engine.spec import RNNSpec, SpecError
 
 DEFAULT_PRESET = "seed-rnn"
 

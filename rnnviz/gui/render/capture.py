@@ -32,7 +32,7 @@ def target_position(schedule, num_forward: int, at: str) -> int:
 
 
 def wait_idle(window, timeout: float = 120.0) -> None:
-    from .qt import QtWidgets
+    from ..qt import QtWidgets
 
     app = QtWidgets.QApplication.instance()
     end = time.monotonic() + timeout
@@ -47,18 +47,18 @@ def wait_idle(window, timeout: float = 120.0) -> None:
 def render(preset: str, output, size=(1600, 1000), at: str = "end", view: str = "debugger"):
     """Build `preset` in a real MainWindow, advance to `at`, save the window to `output` (PNG)."""
     if view != "debugger":  # issue #4's views: training, presentation, spectral, compare
-        from .view_screenshots import VIEWS, render_view
+        from .views import VIEWS, render_view
 
         if view not in VIEWS:
             raise ValueError(f"--view must be debugger or one of {', '.join(VIEWS)}, got {view!r}")
         return render_view(view, output, preset=None if preset == "seed-rnn" else preset, size=size)  # the CLI default
-    from .headless import render_offscreen_without_display
+    from ..headless import render_offscreen_without_display
 
     render_offscreen_without_display()
-    from rnnviz.engine.presets import get_preset
+    from rnnviz.teaching.presets import get_preset
 
-    from .app import MainWindow
-    from .qt import app
+    from ..main_window import MainWindow
+    from ..qt import app
 
     spec = get_preset(preset)
     qapp = app()

@@ -7,11 +7,11 @@ from pathlib import Path
 
 
 def _window(preset: str, size=(1600, 1000)):
-    from rnnviz.engine.presets import get_preset
+    from rnnviz.teaching.presets import get_preset
 
-    from .app import MainWindow
-    from .qt import app
-    from .view_screenshots import _wait
+    from ..main_window import MainWindow
+    from ..qt import app
+    from .views import _wait
 
     app()
 
@@ -29,7 +29,7 @@ def _close(window) -> None:
 
 def render_gates(output) -> Path:
     """The LSTM of lesson 6 after its forward pass, the Gates dock raised."""
-    from .view_screenshots import _save, _wait
+    from .views import _save, _wait
 
     window = _window("lstm-memory")
     try:
@@ -43,7 +43,7 @@ def render_gates(output) -> Path:
 
 def render_breakpoint(output) -> Path:
     """Lesson 8: vanishing-tanh stopped by "‖dL/dh_t‖ < 1e-6" in the backward pass."""
-    from .view_screenshots import _save, _wait
+    from .views import _save, _wait
 
     window = _window("vanishing-tanh")
     try:
@@ -61,7 +61,7 @@ def render_breakpoint(output) -> Path:
 
 def render_proof(output) -> Path:
     """The fused-vs-stepped dialog on seed-rnn (loss out.sum(): out.grad is 1 everywhere)."""
-    from .view_screenshots import _save, _wait
+    from .views import _save, _wait
 
     window = _window("seed-rnn")
     try:
@@ -77,7 +77,7 @@ def render_proof(output) -> Path:
 
 def render_preflight(output) -> Path:
     """The Input tab on seed-rnn with a wrong feature size typed."""
-    from .view_screenshots import _save
+    from .views import _save
 
     window = _window("seed-rnn")
     try:
@@ -93,7 +93,7 @@ def render_preflight(output) -> Path:
 
 def render_whatif(output) -> Path:
     """lstm-memory: unit 3 of h_5 set to 0.9, run to the end, the edited run over the original."""
-    from .view_screenshots import _save, _wait
+    from .views import _save, _wait
 
     window = _window("lstm-memory")
     try:
@@ -116,7 +116,7 @@ def render_whatif(output) -> Path:
 
 def render_truncation(output) -> Path:
     """vanishing-tanh split for k=10: what truncated BPTT keeps and drops."""
-    from .view_screenshots import _save, _wait
+    from .views import _save, _wait
 
     window = _window("vanishing-tanh")
     try:
@@ -136,7 +136,7 @@ def render_export(output) -> Path:
     import shutil
     import tempfile
 
-    from .view_screenshots import _wait
+    from .views import _wait
 
     window = _window("vanishing-tanh")
     try:
@@ -154,7 +154,7 @@ def render_export(output) -> Path:
 
 def render_lecture_1280(output) -> Path:
     """Lecture mode at 1280x800: the Lesson dock fits and reads."""
-    from .view_screenshots import render_presentation
+    from .views import render_presentation
 
     return render_presentation(output, size=(1280, 800), lesson=8)
 
@@ -169,7 +169,7 @@ def save_all(folder) -> list[Path]:
     os.environ.setdefault("RNNVIZ_SETTINGS", "")
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from .qt import app
+    from ..qt import app
 
     app()
     folder = Path(folder)

@@ -7,7 +7,8 @@ no panel needs to know about the theme.
 """
 from __future__ import annotations
 
-from .qt import AXIS_FONT, LABEL_STYLE, TITLE_SIZE, QtCore, QtGui, QtWidgets, pg
+from ..qt import QtCore, QtGui, QtWidgets, pg
+from ..style import AXIS_FONT, LABEL_STYLE, TITLE_SIZE
 
 THEMES = {
     # Pure black on white and white on black: the most contrast a projector can give.

@@ -1,7 +1,7 @@
 """Offscreen renders of issue #4's views for the README: training, presentation, spectral, compare.
 
 `render_view(view, output, preset=None, size=...)` is what `rnnviz screenshot --view V` and
-rnnviz/gui/screenshots.py call; `save_all(folder)` writes every one into assets/.
+rnnviz/gui/render/__main__.py call; `save_all(folder)` writes every one into assets/.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ VIEWS = ("training", "presentation", "presentation-dark", "spectral", "compare")
 
 
 def _process(seconds: float = 0.05) -> None:
-    from .qt import app
+    from ..qt import app
 
     qapp = app()
     end = time.monotonic() + seconds
@@ -22,7 +22,7 @@ def _process(seconds: float = 0.05) -> None:
 
 
 def _wait(predicate, timeout: float = 120.0) -> None:
-    from .qt import app
+    from ..qt import app
 
     qapp = app()
     end = time.monotonic() + timeout
@@ -43,9 +43,9 @@ def _save(widget, output) -> Path:
 
 def render_training(output, size=(1600, 1000), clip: float | None = 0.3) -> Path:
     """The training view after 200 epochs of the tutorial model on "hello world", clipping on."""
-    from rnnviz.engine.training import TrainConfig
+    from rnnviz.train.training import TrainConfig
 
-    from .training_view import TrainingView
+    from ..windows.training_view import TrainingView
 
     view = TrainingView(TrainConfig(epochs=200, clip=clip))
     try:
@@ -62,10 +62,10 @@ def render_training(output, size=(1600, 1000), clip: float | None = 0.3) -> Path
 
 def render_presentation(output, size=(1920, 1080), theme: str = "light", lesson: int = 4) -> Path:
     """Presentation mode on lesson `lesson`, stepped into the backward pass."""
-    from rnnviz.engine.lessons import lesson_by_number
-    from rnnviz.engine.presets import get_preset
+    from rnnviz.teaching.lessons import lesson_by_number
+    from rnnviz.teaching.presets import get_preset
 
-    from .app import MainWindow
+    from ..main_window import MainWindow
 
     chosen = lesson_by_number(lesson)
     window = MainWindow(get_preset(chosen.preset))
@@ -91,9 +91,9 @@ def render_presentation(output, size=(1920, 1080), theme: str = "light", lesson:
 
 
 def render_spectral(output, size=(1400, 800), preset: str = "vanishing-tanh") -> Path:
-    from rnnviz.engine.presets import get_preset
+    from rnnviz.teaching.presets import get_preset
 
-    from .app import MainWindow
+    from ..main_window import MainWindow
 
     window = MainWindow(get_preset(preset))
     try:
@@ -114,7 +114,7 @@ def render_spectral(output, size=(1400, 800), preset: str = "vanishing-tanh") ->
 
 
 def render_compare(output, size=(1600, 1000), pair: str = "RNN vs LSTM") -> Path:
-    from .compare import CompareView
+    from ..windows.compare import CompareView
 
     view = CompareView(pair)
     try:
@@ -131,10 +131,10 @@ def render_compare(output, size=(1600, 1000), pair: str = "RNN vs LSTM") -> Path
 
 def render_view(view: str, output, preset: str | None = None, size=None) -> Path:
     """One of VIEWS to `output` (PNG). `preset` picks the spectral view's preset."""
-    from .headless import render_offscreen_without_display
+    from ..headless import render_offscreen_without_display
 
     render_offscreen_without_display()
-    from .qt import app
+    from ..qt import app
 
     app()
     kw = {} if size is None else {"size": tuple(size)}

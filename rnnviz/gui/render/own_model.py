@@ -16,9 +16,9 @@ def render_own_model(output, factory: str = EXAMPLE_FACTORY, part: str | None = 
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from rnnviz.engine.user_script import load_factory
 
-    from .launch import window_for
-    from .qt import app
-    from .screenshot import target_position, wait_idle
+    from ..launch import window_for
+    from ..qt import app
+    from .capture import target_position, wait_idle
 
     model, args, loss_fn = load_factory(factory)
     qapp = app()

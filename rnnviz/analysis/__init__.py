@@ -1,0 +1,1 @@
+"""Analyses over recorded numbers (numpy only): the spectral view of the recurrence."""

@@ -1,0 +1,1 @@
+"""Rendering the window and its views to PNG files: `python -m rnnviz.gui.render DIR`."""

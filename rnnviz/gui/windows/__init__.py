@@ -1,0 +1,1 @@
+"""The windows besides the main one: training, compare, lecture, run export."""

@@ -1,0 +1,1 @@
+"""What the window teaches with: lessons, preset specs, generated PyTorch code."""

@@ -1,0 +1,1 @@
+"""Training the char model: the loop, its config, its saved history (torch allowed)."""
