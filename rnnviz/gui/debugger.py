@@ -1,7 +1,7 @@
 """Issue 11's debugger tools in the main window: the Gates, Breakpoints, What-if and Truncated BPTT
 docks, the form's Input tab, the fused-vs-stepped proof, the run export, and the Debug menu.
 
-app.py calls `install_docks(window)` before its menus are made (so the docks are in View and
+main_window.py calls `install_docks(window)` before its menus are made (so the docks are in View and
 Export) and `install_menu(window)` after. Torch work runs in the Session's worker (`run_job`);
 the jobs at the bottom are what runs there, and hand back engine results (numpy) to the docks."""
 from __future__ import annotations

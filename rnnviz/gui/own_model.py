@@ -11,7 +11,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .replay import ReplayRunner
+from ..engine.replay import ReplayRunner
 
 
 @dataclass

@@ -18,7 +18,7 @@ MAGNITUDE = pg.colormap.get("viridis")         # dark (small) to yellow (large):
 
 def theme_of(obj) -> dict:
     """The presentation look of the window holding `obj` (a widget or a plot): {} normally, else
-    name ("light"/"dark"), fg, title_size, points, as lecture.py sets on that window only."""
+    name ("light"/"dark"), fg, title_size, points, as windows/lecture.py sets on that window only."""
     try:
         if isinstance(obj, QtWidgets.QWidget):
             window = obj.window()

@@ -1,5 +1,5 @@
 """Issue #4's entries in the main window's View menu: Training, Presentation (F11), themes,
-Lessons, Spectral and Compare. app.py calls `add_view_actions(window, menu)` once."""
+Lessons, Spectral and Compare. main_window.py calls `add_view_actions(window, menu)` once."""
 from __future__ import annotations
 
 from .qt import QtCore, QtGui, QtWidgets

@@ -15,7 +15,7 @@ from ..engine.spec import text_vocabulary
 OPTIMIZERS = ("sgd", "adam")
 
 # Learning rates that train "hello world" to < 10% of the first loss in 200 epochs for every
-# seed we tried (see tests/engine/test_training.py); picked by sweeping, not by theory.
+# seed we tried (see tests/train/test_training.py); picked by sweeping, not by theory.
 DEFAULT_LR = {
     ("tutorial", "sgd"): 0.5, ("rnn", "sgd"): 0.5, ("gru", "sgd"): 1.0, ("lstm", "sgd"): 1.0,
     ("tutorial", "adam"): 0.01, ("rnn", "adam"): 0.01, ("gru", "adam"): 0.01, ("lstm", "adam"): 0.01,

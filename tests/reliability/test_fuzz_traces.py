@@ -22,7 +22,7 @@ from rnnviz.engine.runner import Runner
 from rnnviz.engine.spec import RNNSpec
 from rnnviz.engine.trace import TraceFileError, load_trace
 from rnnviz.errors import NonFiniteWarning
-from rnnviz.gui.replay import ReplayRunner
+from rnnviz.engine.replay import ReplayRunner
 from rnnviz.engine.step_table import sequence_tensors, step_table
 
 import soakreport

@@ -63,7 +63,7 @@ EQUATION_COLOURS = {"light": ("#1f4e9c", "#b03a00"), "dark": ("#8cc8ff", "#ffb87
 
 
 def equation_html(equation: str, operands: dict, points: int = 14, theme: dict | None = None) -> str:
-    """theme: the window's presentation look (qt.theme_of), {} or None for the normal one."""
+    """theme: the window's presentation look (style.theme_of), {} or None for the normal one."""
     theme = theme or {}
     operand, shape = EQUATION_COLOURS["dark" if theme.get("name") == "dark" else "light"]
     points += max(0, theme.get("points", 0) - 12)  # presentation mode: as large as the text around it

@@ -43,7 +43,7 @@ def stylesheet(theme: str, points: int = PRESENTATION_POINTS) -> str:
 
 
 def theme_settings(theme: str, points: int = PRESENTATION_POINTS) -> dict:
-    """What set_title and the cell equation read from a presenting window (qt.theme_of)."""
+    """What set_title and the cell equation read from a presenting window (style.theme_of)."""
     return {"name": theme, "fg": THEMES[theme]["fg"], "title_size": f"{points - 2}pt", "points": points}
 
 
@@ -161,7 +161,7 @@ class Presentation(QtCore.QObject):
 
     def _apply(self) -> None:
         w = self.window
-        w.rnnviz_theme = theme_settings(self.theme)  # this window only (qt.theme_of reads it)
+        w.rnnviz_theme = theme_settings(self.theme)  # this window only (style.theme_of reads it)
         w.setStyleSheet(stylesheet(self.theme))
         style_plots(w, self.theme, PRESENTATION_POINTS)
         docks = w.docks
