@@ -1,24 +1,23 @@
-"""Session: owns the runner and drives it off the GUI thread.
+"""Session: the state every view shows (runner, spec, selection, the last frame) and its signals,
+and the intentions that change it (build, step, back, seek, run, play).
 
-Every intention (build, step, back, seek, run, play) becomes a generator run by a superqt
-GeneratorWorker, one at a time, in order. The generator yields Frames (numpy snapshots) at most
-every FRAME_INTERVAL seconds during long runs; the window applies at most one Frame per display
-frame (a QTimer), so the event loop never stalls. Stop sets an event the loop checks every cell.
+Every intention becomes a generator job (below) run off the GUI thread by a JobQueue, one at a
+time, in order. A job yields Frames (numpy snapshots) at most every FRAME_INTERVAL seconds during
+long runs; the FrameThrottle applies at most one per display frame, so the event loop never
+stalls. Stop sets an event the jobs check every cell (job_queue.py).
 """
 from __future__ import annotations
 
 import threading
 import time
-from collections import deque
 from functools import wraps
-
-from superqt.utils import GeneratorWorker
 
 from rnnviz.engine.replay import ReplayRunner
 from rnnviz.engine.step_table import recurrent_weight, sequence_tensors, step_table
 from rnnviz.engine.threads import limit_torch_threads
 
 from .frame import Frame, Selection
+from .job_queue import FrameThrottle, JobQueue
 from .jobs import Built, DevicesFound, Failed, JobResult, Playing, guarded
 from .process import settle_garbage
 from .qt import QtCore
@@ -29,7 +28,6 @@ FRAME_INTERVAL = 1 / 30     # seconds between frames a long run hands over
 # of sharing it with the worker's Python (a shared paint took 30-85 ms instead of 10-15 ms).
 DRAWN_FRAME_INTERVAL = 1 / 10
 DRAW_WAIT_LIMIT = 0.25      # never wait longer than this for a window that is not drawing
-APPLY_INTERVAL_MS = 16      # at most one frame applied per display frame
 PROGRESS_AFTER = 1.0        # seconds a run goes before it shows a progress bar with Cancel
 
 
@@ -98,25 +96,29 @@ class Session(QtCore.QObject):
         self.spec = None
         self.device = "cpu"
         self.read_only = False
-        self.frame: Frame | None = None     # the frame last applied
         self.selection = Selection()        # what every view shows: set it with select()
         # Held by the worker while it steps and by the GUI while it reads a frame's arrays (views of
         # the runner's own during runs): the GUI never reads an array the worker is writing.
         self.arrays = threading.Lock()
         self.speed = 10.0                   # play: cells per second
-        self._queue: deque = deque()
-        self._worker: GeneratorWorker | None = None
-        self._stop = threading.Event()
-        self._drawn = threading.Event()
         self.wait_for_draw = False          # a window sets it: long runs pause while it paints
-
-        self._pending: Frame | None = None
         self._devices_sent = False
-        self._timer = QtCore.QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.timeout.connect(self._apply_pending)
-        self._last_apply = 0.0
-        self.applied_at = 0.0
+        self.jobs = JobQueue(self._yielded, self._may_start, self)
+        self.jobs.busy_changed.connect(self.busy_changed)
+        self.jobs.job_finished.connect(lambda: self.playing_changed.emit(False))
+        self.frames = FrameThrottle(self)
+        self.frames.frame_ready.connect(self.frame_ready)
+        self._stop = self.jobs.stopped      # what the jobs below check between cells
+        self._drawn = self.frames.drawn
+
+    @property
+    def frame(self) -> Frame | None:
+        """The frame last applied."""
+        return self.frames.frame
+
+    @property
+    def applied_at(self) -> float:
+        return self.frames.applied_at
 
     # -- intentions (GUI thread) -------------------------------------------------------
     def select(self, selection: Selection, notify: bool = True) -> None:
@@ -183,68 +185,44 @@ class Session(QtCore.QObject):
 
     def stop(self) -> None:
         """Interrupt a play or run at once and drop queued intentions."""
-        self._queue.clear()
-        if self._worker is not None:
-            self._stop.set()
-            self._drawn.set()  # a run waiting for the window to draw stops waiting too
+        self.jobs.stop()
+        self._drawn.set()  # a run waiting for the window to draw stops waiting too
 
     def shutdown(self, timeout_ms: int = 5000) -> None:
         """Stop and wait for the worker thread (a window closing): a job still running after its
         Session is deleted fails to emit ("RuntimeWarning: ... Signal source has been deleted")."""
         self.stop()
-        if self._worker is not None:
-            QtCore.QThreadPool.globalInstance().waitForDone(timeout_ms)
+        self.jobs.wait(timeout_ms)
 
     def is_busy(self) -> bool:
-        return self._worker is not None
+        return self.jobs.is_busy()
 
     def is_idle(self) -> bool:
-        return self._worker is None and not self._queue and self._pending is None and not self._timer.isActive()
+        return not self.jobs.is_busy() and not self.jobs.has_queued() and self.frames.is_idle()
 
-    # -- scheduling ---------------------------------------------------------------------
+    def frame_drawn(self) -> None:
+        """The window has finished drawing the frame it was handed (GUI thread)."""
+        self._drawn.set()
+
+    # -- what jobs hand back (GUI thread) -------------------------------------------------
     def _submit(self, job, *args) -> None:
-        self._queue.append((job, args))
-        if self._worker is None:
-            self._next()
+        self.jobs.submit(job, *args)
 
-    def _next(self) -> None:
-        if not self._queue:
-            self.busy_changed.emit(False)
-            return
-        job, args = self._queue.popleft()
-        if job not in (self._build_job, self._open_job, self._runner_job) and self.runner is None:
-            self._next()
-            return
-        self._stop.clear()
-        worker = GeneratorWorker(job, *args)
-        worker.yielded.connect(self._yielded)
-        worker.finished.connect(self._finished)
-        self._worker = worker
-        self.busy_changed.emit(True)
-        worker.start()
-
-    def _finished(self) -> None:
-        self._worker = None
-        self.playing_changed.emit(False)
-        self._next()
+    def _may_start(self, job) -> bool:
+        """Jobs that move a runner wait for one: without a model they are dropped."""
+        return self.runner is not None or job in (self._build_job, self._open_job, self._runner_job)
 
     def _yielded(self, item) -> None:
         if isinstance(item, Failed):
             from rnnviz.errors import Cancelled, user_message
 
-            self._queue.clear()
+            self.jobs.clear()
             if isinstance(item.exc, Cancelled):
                 self.notice.emit(f"{item.exc}: the previous model is kept")
             else:
                 self.error.emit(user_message(item.exc))
         elif isinstance(item, Frame):
-            self._pending = item
-            if item.final:  # nothing follows it: no reason to wait for the display-rate throttle
-                self._timer.stop()
-                self._apply_pending()
-            elif not self._timer.isActive():
-                wait = APPLY_INTERVAL_MS - (time.perf_counter() - self._last_apply) * 1000
-                self._timer.start(max(0, int(wait)))
+            self.frames.offer(item)
         elif isinstance(item, Built):
             self.runner, self.spec, self.device, self.read_only = item.runner, item.spec, item.device, item.read_only
             self.built.emit(item.spec)
@@ -254,17 +232,6 @@ class Session(QtCore.QObject):
             item.callback(item.value)
         elif isinstance(item, Playing):
             self.playing_changed.emit(True)
-
-    def frame_drawn(self) -> None:
-        """The window has finished drawing the frame it was handed (GUI thread)."""
-        self._drawn.set()
-
-    def _apply_pending(self) -> None:
-        frame, self._pending = self._pending, None
-        if frame is not None:
-            self._last_apply = self.applied_at = time.perf_counter()  # applied_at: for `rnnviz bench gui`
-            self.frame = frame
-            self.frame_ready.emit(frame)
 
     # -- jobs (worker thread) ------------------------------------------------------------
     @session_job
