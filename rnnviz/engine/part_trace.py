@@ -96,7 +96,7 @@ def module_trace(name: str, call, training: bool) -> Trace:
         operands=_operands(cfg.kind, L, module.input_size, D * (cfg.proj_size or cfg.hidden_size),
                            cfg.hidden_size, reference.shape[1], bool(module.bias), reference),
         input_grad=input_grad, packed_lengths=_np(call.lengths), module_path=name, train_mode=training,
-        config=config, notes=list(call.notes))
+        config=config, notes=list(call.notes), h0=_np(call.h0), c0=_np(call.c0))
 
 
 def _cell_kind(module: nn.Module) -> str:
@@ -167,4 +167,4 @@ def cell_trace(name: str, steps, backward_seen: bool) -> Trace:
         operands=_operands(kind, 1, module.input_size, module.hidden_size, module.hidden_size, x.shape[1],
                            bool(module.bias), x),
         input_grad=_np(squeeze(input_grad)), module_path=name, train_mode=module.training,
-        config=module_config(module))
+        config=module_config(module), h0=_np(h_prev[0:1]), c0=None if c_prev is None else _np(c_prev[0:1]))
