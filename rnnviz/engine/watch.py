@@ -157,7 +157,9 @@ class Watch:
     # -- results --------------------------------------------------------------------------
     @property
     def traces(self) -> dict:
-        """{part name: Trace}, module paths in call order; a second call of a module is 'path#2'.
+        """{part name: Trace}, module paths in call order; a second call of a module is 'path#2'
+        (a token-by-token encoder gives 'gru', 'gru#2', ...: each part's h0 is the state its call
+        started from, and its dL/dh_t the total, through the later calls too).
 
         Built on first read and again only after a new call or gradient: read it after backward.
         """
