@@ -10,7 +10,14 @@ from torch import nn
 import rnnviz
 from rnnviz.engine.trace import load_trace
 
-torch.set_default_dtype(torch.float64)
+
+
+@pytest.fixture(autouse=True)
+def float64_default():
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(previous)
 
 
 def _close(a, b, tol=1e-9):
