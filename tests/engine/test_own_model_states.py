@@ -139,9 +139,9 @@ def test_record_takes_h0_as_keyword(kind):
 class TokenEncoder(nn.Module):
     """A GRU called once per token with (1, B, I) inputs, carrying its state by hand."""
 
-    def __init__(self, keep=None):
+    def __init__(self, keep=None, kind="GRU"):
         super().__init__()
-        self.gru = nn.GRU(3, 4, dtype=torch.float64)
+        self.gru = getattr(nn, kind)(3, 4, dtype=torch.float64)
         self.head = nn.Linear(4, 2, dtype=torch.float64)
         self.keep = keep
 
@@ -151,21 +151,23 @@ class TokenEncoder(nn.Module):
             out, h = self.gru(x[t:t + 1], h)
             if self.keep is not None:
                 out.retain_grad()
-                h.retain_grad()
-                self.keep.append((out, h))
+                last = h[0] if isinstance(h, tuple) else h
+                last.retain_grad()
+                self.keep.append((out, last))
             total = total + self.head(out).pow(2).sum()
-        return total + h.sum()
+        return total + (h[0].sum() + h[1].pow(2).sum() if isinstance(h, tuple) else h.sum())
 
 
-def test_token_by_token_gru_parts_chain_with_total_gradients():
+@pytest.mark.parametrize("kind", ["GRU", "RNN", "LSTM"])   # LSTM: the loss reads c_n (graph rebuild)
+def test_token_by_token_parts_chain_with_total_gradients(kind):
     torch.manual_seed(4)
-    model, x = TokenEncoder(), torch.randn(4, 2, 3)
+    model, x = TokenEncoder(kind=kind), torch.randn(4, 2, 3)
     with rnnviz.watch(model) as w:
         model(x).backward()
     traces = w.traces
     assert list(traces) == ["gru", "gru#2", "gru#3", "gru#4"]
     kept = []
-    reference = TokenEncoder(kept)
+    reference = TokenEncoder(kept, kind)
     reference.load_state_dict(model.state_dict())
     reference(x).backward()
     parts = list(traces.values())
@@ -175,6 +177,8 @@ def test_token_by_token_gru_parts_chain_with_total_gradients():
         _close(trace.hidden_grad[0, 0], out.grad + h.grad)   # the step's total dL/dH
         if k + 1 < len(parts):
             _close(parts[k + 1].h0, trace.h_n)
+            if kind == "LSTM":
+                _close(parts[k + 1].c0, trace.c_n)
     assert not parts[0].h0.any()
     for name, p in model.named_parameters():
         _close(p.grad, dict(reference.named_parameters())[name].grad)
