@@ -87,3 +87,48 @@ def test_packed_part_has_no_term_norms():
     packed = pack_padded_sequence(torch.randn(4, 2, 3, dtype=F64), torch.tensor([4, 2]))
     trace = rnnviz.record(gru, packed, loss_fn=lambda out: out[0].data.sum())
     assert trace.whh_grad_contrib_norm is None and trace.wih_grad_contrib_norm is None
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_lstm_loss_reading_c_n_and_c0_grad_equal_torch(bidirectional):
+    """The LSTM backward through the cell (dL/dc_n in, dL/dc0 out) against torch's module."""
+    torch.manual_seed(8)
+    lstm = nn.LSTM(3, 4, num_layers=2, bidirectional=bidirectional, dtype=F64)
+    D = 2 if bidirectional else 1
+    x = torch.randn(5, 2, 3, dtype=F64, requires_grad=True)
+    h0 = torch.randn(2 * D, 2, 4, dtype=F64, requires_grad=True)
+    c0 = torch.randn(2 * D, 2, 4, dtype=F64, requires_grad=True)
+    weights = torch.randn(2 * D, 2, 4, dtype=F64)
+
+    def loss_of(module):
+        out, (h_n, c_n) = module(x, (h0, c0))
+        return out.pow(2).sum() + (h_n * weights).sum() + (c_n.pow(3) * weights).sum()
+
+    reference = torch.autograd.grad(loss_of(lstm), [x, h0, c0, *lstm.parameters()])
+    model = nn.ModuleDict({"lstm": lstm})
+    with rnnviz.watch(model) as w:
+        ours = torch.autograd.grad(loss_of(lstm), [x, h0, c0, *lstm.parameters()])
+    for a, b in zip(ours, reference):
+        _close(a, b)
+    part = w.traces["lstm"]
+    assert part.whh_grad_contrib_norm.shape == (2, D, 5)
+    assert np.isfinite(part.whh_grad_contrib_norm).all() and np.isfinite(part.wih_grad_contrib_norm).all()
+
+
+def test_lstm_through_cell_path_term_norms_equal_classic_record():
+    """c0 needing a gradient takes lstm_backward_through_cell: its norms match bptt's (record())."""
+    torch.manual_seed(9)
+    lstm = nn.LSTM(3, 4, num_layers=2, bidirectional=True, dtype=F64)
+    x = torch.randn(6, 2, 3, dtype=F64)
+    h0, c0 = torch.randn(4, 2, 4, dtype=F64), torch.randn(4, 2, 4, dtype=F64)
+    classic = rnnviz.record(lstm, x, (h0, c0))
+    model = Wrapped(lstm)
+    c0_leaf = c0.clone().requires_grad_(True)
+    with rnnviz.watch(model) as w:
+        model(x, (h0, c0_leaf)).sum().backward()
+    part = w.traces["rnn"]
+    _close(part.hidden_grad, classic.hidden_grad)
+    _close(part.whh_grad_contrib_norm, classic.whh_grad_contrib_norm)
+    _close(part.wih_grad_contrib_norm, classic.wih_grad_contrib_norm)
+    for name, grad in classic.param_grads.items():
+        _close(part.param_grads[name], grad)
