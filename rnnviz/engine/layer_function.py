@@ -7,12 +7,13 @@ dL/dH_t and dL/dX_t, and returns the gradients of the input, h0 and the paramete
 model's gradients are exactly what torch's module would have produced.
 
 Two paths, one set of numbers:
-- graph: the layers are stepped with autograd on detached leaves inside forward (RNN and GRU via
-  unroll.run_layer_unrolled; packed inputs and proj_size via a masked step loop), and backward
-  is one torch.autograd.grad over that graph;
-- LSTM (unpacked, no proj_size): lstm_fast's graph-free forward and hand-written backward, since
-  an autograd loop over LSTM cells costs ~2.5x the fused module. When the loss reads c_n or c0
-  needs a gradient (lstm_layer_backward takes neither), backward rebuilds the graph instead.
+- kernels (unpacked input, no proj_size; any layers, directions, dropout): bptt.layer_forward
+  with no graph, and bptt.layer_backward's hand-written BPTT in backward, which also yields the
+  per-timestep W_hh / W_ih term norms record() shows. An LSTM whose loss reads c_n, or whose
+  c0 needs a gradient, steps lstm_backward_through_cell instead (bptt takes no dL/dc_n).
+- graph (packed inputs and proj_size, which the kernels do not take): the layers are stepped
+  with autograd on detached leaves inside forward (RNN and GRU via unroll.run_layer_unrolled,
+  else a masked step loop), and backward is one torch.autograd.grad over that graph.
 
 Shapes: T timesteps, B batch (sorted order when packed), I input, H hidden, P = proj_size or H,
 L layers, D directions. x (T, B, I) time-major and padded; h0 (L*D, B, P); c0 (L*D, B, H).
@@ -25,7 +26,9 @@ import torch
 from torch.nn import functional as F
 
 from .cells import LayerWeights, gru_step, input_projection, lstm_step, rnn_step
-from .lstm_fast import lstm_layer_backward, lstm_layer_forward, lstm_weight_grads
+from .bptt import input_grad as bptt_input_grad
+from .bptt import LayerGrads, layer_backward, layer_forward, weight_grads
+from .summaries import layer_contribution_norms
 from .unroll import run_layer_unrolled
 
 
@@ -57,6 +60,7 @@ class CallResult:
     hidden_grad: dict = field(default_factory=dict)   # (layer, d) -> total dL/dH_t (T, B, P)
     input_grad: torch.Tensor | None = None            # dL/dX_t (T, B, I) through this call
     param_grads: dict = field(default_factory=dict)   # name -> gradient of this call's use
+    contributions: dict = field(default_factory=dict) # (layer, d) -> (W_hh, W_ih) term norms (T,), kernel path
     backward_done: bool = False
     on_backward: object = None                        # called once backward has run (watch's flag)
 
@@ -197,34 +201,63 @@ def _zeros_if_none(grad, like):
     return torch.zeros_like(like) if grad is None else grad
 
 
-def lstm_fast_forward(cfg: CallConfig, x, h0, c0, params: list, masks, result: CallResult):
-    """LSTM without packing or projection: graph-free layers; returns (out, h_n, c_n, saved)."""
+def kernel_forward(cfg: CallConfig, x, h0, c0, params: list, masks, result: CallResult):
+    """Unpacked, no proj_size: every layer through bptt.layer_forward (no graph); returns
+    (out, h_n, c_n or None, saved runs)."""
     named = dict(zip(cfg.param_names, params))
-    D, layer_input, runs, layer_inputs, h_n, c_n = cfg.num_directions, x, {}, [], [], []
+    D, layer_input, runs, h_n, c_n = cfg.num_directions, x, {}, [], []
     for layer in range(cfg.num_layers):
-        layer_inputs.append(layer_input)
         outs = []
         for d in range(D):
             w, _ = layer_weights_of(named, layer, d)
-            run = lstm_layer_forward(layer_input, h0[layer * D + d], c0[layer * D + d], w, bool(d))
+            index = layer * D + d
+            run = layer_forward(cfg.kind, layer_input, h0[index], None if c0 is None else c0[index], w,
+                                cfg.nonlinearity, bool(d))
             runs[layer, d] = (run, w)
             outs.append(run.hidden)
             h_n.append(run.h_n)
-            c_n.append(run.c_n)
-            result.hidden[layer, d], result.cell[layer, d], result.gates[layer, d] = run.hidden, run.cell, run.gates
+            result.hidden[layer, d], result.gates[layer, d] = run.hidden, run.gates
+            if run.cell is not None:
+                result.cell[layer, d] = run.cell
+                c_n.append(run.c_n)
         layer_input = outs[0] if D == 1 else torch.cat(outs, dim=-1)
         if masks[layer] is not None:
             layer_input = layer_input * masks[layer]
-    return layer_input, torch.stack(h_n), torch.stack(c_n), (runs, layer_inputs)
+    return layer_input, torch.stack(h_n), torch.stack(c_n) if c_n else None, runs
 
 
 @torch.no_grad()
-def lstm_fast_backward(cfg: CallConfig, saved, grad_out, grad_h_n, masks, result: CallResult):
-    """Hand-written BPTT from the top layer down; returns (dx, dh0, parameter grads by name)."""
-    runs, layer_inputs = saved
+def lstm_backward_through_cell(run, hidden_grad, grad_c_n, w) -> tuple[LayerGrads, torch.Tensor]:
+    """bptt's LSTM backward plus what it does not take: dL/dc_n reaching the last cell state, and
+    dL/dc0 handed back (a chained encoder's c_n, a decoder's c0). hidden_grad is overwritten by the
+    total dL/dH_t. Returns (LayerGrads, dL/dc0)."""
+    T, B, H = run.hidden.shape
+    i, f, g, o = (run.work[..., k * H:(k + 1) * H] for k in range(4))
+    tanh_c = torch.tanh(run.cell)
+    to_cell = o * (1 - tanh_c * tanh_c)
+    c_prev = (torch.cat([run.cell[1:], run.c0[None]]) if run.reverse else torch.cat([run.c0[None], run.cell[:-1]]))
+    factors = torch.cat([g * i * (1 - i), c_prev * f * (1 - f), i * (1 - g * g), tanh_c * o * (1 - o)], dim=-1)
+    grad_gates = torch.empty(T, B, 4 * H, dtype=run.hidden.dtype, device=run.hidden.device)
+    grad_c, later = grad_c_n.clone(), None
+    for t in (range(T) if run.reverse else range(T - 1, -1, -1)):
+        grad_h = hidden_grad[t]
+        if later is not None:
+            grad_h.addmm_(grad_gates[later], w.weight_hh)     # + dL/dgates_{t+1} · W_hh
+            grad_c.mul_(f[later])                             # dC_t = dC_{t+1} F_{t+1} + ...
+        grad_c.addcmul_(grad_h, to_cell[t])                   # ... + dH_t ⊙ dH_t/dC_t
+        torch.cat([grad_c, grad_c, grad_c, grad_h], dim=1, out=grad_gates[t]).mul_(factors[t])
+        later = t
+    return LayerGrads(hidden_grad, grad_gates, grad_gates), grad_c * f[later]
+
+
+@torch.no_grad()
+def kernel_backward(cfg: CallConfig, runs: dict, grad_out, grad_h_n, grad_c_n, masks, result: CallResult):
+    """bptt.layer_backward from the top layer down, with the per-timestep W_hh / W_ih term norms
+    record() takes; returns (dx, dh0, dc0 or None, parameter grads by name). grad_c_n is None
+    unless an LSTM's dL/dc_n or dL/dc0 is wanted, which lstm_backward_through_cell takes then."""
     L, D, H = cfg.num_layers, cfg.num_directions, cfg.hidden_size
     T = grad_out.shape[0]
-    grads, dh0 = {}, [None] * (L * D)
+    grads, dh0, dc0 = {}, [None] * (L * D), [None] * (L * D)
     external = grad_out
     for layer in range(L - 1, -1, -1):
         if masks[layer] is not None:
@@ -233,16 +266,25 @@ def lstm_fast_backward(cfg: CallConfig, saved, grad_out, grad_h_n, masks, result
         for d in range(D):
             run, w = runs[layer, d]
             ext = external[..., d * H:(d + 1) * H].clone()
-            last, first = (0, T - 1) if d else (T - 1, 0)
+            first, last = (T - 1, 0) if d else (0, T - 1)
             ext[last] += grad_h_n[layer * D + d]
-            hidden_grad, grad_gates = lstm_layer_backward(run, ext, w, bool(d))
-            result.hidden_grad[layer, d] = hidden_grad
-            grads.update(lstm_weight_grads(grad_gates, layer_inputs[layer], run.prev_hidden, w))
-            dh0[layer * D + d] = grad_gates[first] @ w.weight_hh
-            to_input = grad_gates @ w.weight_ih          # dL/dX_t of this layer
+            if grad_c_n is None:
+                back = layer_backward(run, ext, w, in_place=True)
+            else:
+                back, dc0[layer * D + d] = lstm_backward_through_cell(run, ext, grad_c_n[layer * D + d], w)
+            result.hidden_grad[layer, d] = back.hidden_grad
+            result.contributions[layer, d] = layer_contribution_norms(
+                back.grad_gh, back.grad_gi, run.hidden, run.h0, run.reverse, run.x)
+            grads.update(weight_grads(run, back, w))
+            start_grad = back.grad_gh[first] @ w.weight_hh
+            if cfg.kind == "gru":   # H_t = N_t + Z_t (H_{t-1} - N_t) also reads H_{t-1} directly
+                start_grad += back.hidden_grad[first] * run.gates["Z"][first]
+            dh0[layer * D + d] = start_grad
+            to_input = bptt_input_grad(back, w)          # dL/dX_t of this layer
             below = to_input if below is None else below + to_input
+            del back
         external = below
-    return external, torch.stack(dh0), grads
+    return external, torch.stack(dh0), None if grad_c_n is None else torch.stack(dc0), grads
 
 
 class RecurrentCall(torch.autograd.Function):
@@ -252,13 +294,13 @@ class RecurrentCall(torch.autograd.Function):
     def forward(ctx, cfg: CallConfig, result: CallResult, x, h0, c0, *params):
         T, B = x.shape[0], x.shape[1]
         masks = dropout_masks(cfg, T, B, x)
-        fast = cfg.kind == "lstm" and cfg.valid is None and not cfg.proj_size
+        fast = cfg.valid is None and not cfg.proj_size
         ctx.cfg, ctx.result, ctx.masks, ctx.fast = cfg, result, masks, fast
         if fast:
-            out, h_n, c_n, saved = lstm_fast_forward(cfg, x, h0, c0, params, masks, result)
-            ctx.saved = saved
+            out, h_n, c_n, runs = kernel_forward(cfg, x, h0, c0, params, masks, result)
+            ctx.runs = runs
             ctx.inputs = (x, h0, c0, params)
-            return out, h_n, c_n
+            return (out, h_n) if c_n is None else (out, h_n, c_n)
         ctx.graph = build_graph(cfg, x, h0, c0, params, masks, result)
         graph = ctx.graph
         if graph.c_n is not None:
@@ -271,16 +313,13 @@ class RecurrentCall(torch.autograd.Function):
         needs = ctx.needs_input_grad[2:]
         if ctx.fast:
             x, h0, c0, params = ctx.inputs
-            grad_c_n = grads[2]
-            if bool(grad_c_n.any()) or needs[2]:
-                # lstm_layer_backward takes no dL/dc_n and returns no dL/dc0: rebuild the graph.
-                graph = build_graph(cfg, x, h0, c0, params, ctx.masks, CallResult())
-                leaf_grads = backward_graph(cfg, graph, grads, result)
-            else:
-                dx, dh0, by_name = lstm_fast_backward(cfg, ctx.saved, grads[0], grads[1], ctx.masks, result)
-                result.input_grad = dx
-                result.param_grads = {n: by_name[n] for n, p in zip(cfg.param_names, params) if p.requires_grad}
-                leaf_grads = [dx, dh0, None] + [result.param_grads.get(n) for n in cfg.param_names]
+            # bptt's own LSTM backward (prepacked weights) unless dL/dc_n or dL/dc0 is in play
+            through_cell = cfg.kind == "lstm" and (bool(grads[2].any()) or needs[2])
+            dx, dh0, dc0, by_name = kernel_backward(cfg, ctx.runs, grads[0], grads[1],
+                                                    grads[2] if through_cell else None, ctx.masks, result)
+            result.input_grad = dx
+            result.param_grads = {n: by_name[n] for n, p in zip(cfg.param_names, params) if p.requires_grad}
+            leaf_grads = [dx, dh0, dc0] + [result.param_grads.get(n) for n in cfg.param_names]
         else:
             leaf_grads = backward_graph(cfg, ctx.graph, grads, result)
             ctx.graph = None   # free the graph: one backward per call, as torch's own module

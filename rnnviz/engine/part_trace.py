@@ -81,6 +81,10 @@ def module_trace(name: str, call, training: bool) -> Trace:
     else:
         hidden_grad = np.full_like(hidden, np.nan)
         input_grad = np.full(tuple(call.inputs.shape), np.nan)
+    contrib = [None, None]
+    if result.backward_done and len(result.contributions) == len(keys):   # the kernel path's backward ran
+        contrib = [_np(torch.stack([result.contributions[k][which] for k in keys]).reshape(L, D, -1))
+                   for which in (0, 1)]
     activation = cfg.nonlinearity if cfg.kind == "rnn" else "tanh"
     module = call.module
     reference = call.x
@@ -96,7 +100,8 @@ def module_trace(name: str, call, training: bool) -> Trace:
         operands=_operands(cfg.kind, L, module.input_size, D * (cfg.proj_size or cfg.hidden_size),
                            cfg.hidden_size, reference.shape[1], bool(module.bias), reference),
         input_grad=input_grad, packed_lengths=_np(call.lengths), module_path=name, train_mode=training,
-        config=config, notes=list(call.notes))
+        whh_grad_contrib_norm=contrib[0], wih_grad_contrib_norm=contrib[1],
+        config=config, notes=list(call.notes), h0=_np(call.h0), c0=_np(call.c0))
 
 
 def _cell_kind(module: nn.Module) -> str:
@@ -167,4 +172,4 @@ def cell_trace(name: str, steps, backward_seen: bool) -> Trace:
         operands=_operands(kind, 1, module.input_size, module.hidden_size, module.hidden_size, x.shape[1],
                            bool(module.bias), x),
         input_grad=_np(squeeze(input_grad)), module_path=name, train_mode=module.training,
-        config=module_config(module))
+        config=module_config(module), h0=_np(h_prev[0:1]), c0=None if c_prev is None else _np(c_prev[0:1]))

@@ -79,6 +79,8 @@ def _dispatch(model, args, kwargs, *, loss, head, target, loss_fn, step, memory_
             raise TypeError("record(model, ..., loss_fn=...) on a whole model takes no head= or loss=: "
                             "put them in loss_fn")
         return record_model(model, *args, loss_fn=loss_fn, target=target, **kwargs)
+    if "h0" in kwargs and len(args) < 2:   # record(lstm, x, h0=h0) is the positional form
+        args = (*args, None)[:1] + (kwargs.pop("h0"),)
     if kwargs or len(args) > 2:
         raise TypeError(f"record({type(model).__name__}, inputs, h0=None, ...) takes at most inputs and h0")
     inputs, h0 = (list(args) + [None, None])[:2]

@@ -65,6 +65,8 @@ class Trace:
     train_mode: bool = False                     # recorded in train mode (dropout applied)
     config: dict = field(default_factory=dict)   # the part's own configuration (type, sizes, dropout...)
     notes: list[str] = field(default_factory=list)  # where the numbers cannot equal the module's, why
+    h0: np.ndarray | None = None                 # own-model parts: initial state (L*D, B, H) each call started from
+    c0: np.ndarray | None = None                 # LSTM parts: initial cell state (L*D, B, H)
     first_nonfinite: dict | None = None          # {tensor, layer, direction, t} of the first NaN/Inf, if any
 
     def __post_init__(self) -> None:
@@ -136,7 +138,7 @@ class Trace:
 
 _ARRAY_FIELDS = ("inputs", "output", "hidden", "hidden_grad", "h_n", "cell", "c_n", "head_output",
                  "hidden_norm", "grad_norm", "saturation", "whh_grad_contrib_norm", "wih_grad_contrib_norm",
-                 "step_ms", "input_grad", "packed_lengths")
+                 "step_ms", "input_grad", "packed_lengths", "h0", "c0")
 _REQUIRED = ("inputs", "output", "hidden", "hidden_grad")
 
 

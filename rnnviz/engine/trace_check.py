@@ -72,6 +72,7 @@ ARRAY_RULES = {
     "inputs": (_inputs_rule, NUMBER, False),
     "h_n": (_final_state_rule, FLOAT, False),
     "c_n": (_final_state_rule, FLOAT, False),
+    "h0": (("LD", "B", "*"), FLOAT, False), "c0": (("LD", "B", "*"), FLOAT, False),  # own-model parts, cells too
     "param_grad/*": (("...",), FLOAT, False),
     "packed_lengths": (("B",), NUMBER, False),
 }

@@ -40,6 +40,8 @@ class ModuleCall:
     lengths: torch.Tensor | None = None            # packed: (B,) in the caller's batch order
     unsorted_indices: torch.Tensor | None = None
     notes: list[str] = field(default_factory=list)
+    h0: torch.Tensor | None = None                 # (L*D, B, P) the state it started from, caller's batch order
+    c0: torch.Tensor | None = None                 # (L*D, B, H), LSTM
 
 
 @dataclass
@@ -155,7 +157,9 @@ class Watch:
     # -- results --------------------------------------------------------------------------
     @property
     def traces(self) -> dict:
-        """{part name: Trace}, module paths in call order; a second call of a module is 'path#2'.
+        """{part name: Trace}, module paths in call order; a second call of a module is 'path#2'
+        (a token-by-token encoder gives 'gru', 'gru#2', ...: each part's h0 is the state its call
+        started from, and its dL/dh_t the total, through the later calls too).
 
         Built on first read and again only after a new call or gradient: read it after backward.
         """
@@ -221,6 +225,7 @@ def run_module(module: nn.Module, input, hx=None) -> tuple[ModuleCall, tuple]:
         raise RuntimeError(f"input must be {reference.dtype} on {reference.device} like the parameters of "
                            f"{type(module).__name__}, got {x.dtype} on {x.device}")
     h0, c0 = _initial_state(module, hx, is_lstm, unbatched, (L * D, B, P), (L * D, B, H), x)
+    start = (h0.detach().clone(), None if c0 is None else c0.detach().clone())
     if sorted_idx is not None:
         h0 = h0.index_select(1, sorted_idx)
         c0 = c0.index_select(1, sorted_idx) if c0 is not None else None
@@ -252,7 +257,7 @@ def run_module(module: nn.Module, input, hx=None) -> tuple[ModuleCall, tuple]:
         shown_in, shown_out = input.detach(), out.detach()
     # the call keeps detached copies only: the graph belongs to the user's outputs
     call = ModuleCall(module, cfg, result, x.detach(), shown_in, shown_out, h_n.detach(),
-                      None if c_n is None else c_n.detach(), module.batch_first, unbatched, lengths, unsorted_idx, notes)
+                      None if c_n is None else c_n.detach(), module.batch_first, unbatched, lengths, unsorted_idx, notes, *start)
     return call, (out, (h_n, c_n) if is_lstm else h_n)
 
 
