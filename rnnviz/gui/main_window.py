@@ -209,6 +209,8 @@ class MainWindow(QtWidgets.QMainWindow):
         s.devices_found.connect(self.form.set_devices)
         s.playing_changed.connect(lambda on: t.set_playing(on))
         self.form.build_requested.connect(s.build)
+        s.memory_budget = self.form.memory_budget()
+        self.form.memory.budget_changed.connect(lambda size: setattr(s, "memory_budget", size))
         self.activations.seek.connect(self.seek_time)
         self.gradients.seek.connect(self.seek_time)
         for name, widget in (("Hidden activations", self.activations), ("Gradients", self.gradients)):

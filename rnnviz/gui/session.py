@@ -33,12 +33,13 @@ APPLY_INTERVAL_MS = 16      # at most one frame applied per display frame
 PROGRESS_AFTER = 1.0        # seconds a run goes before it shows a progress bar with Cancel
 
 
-def make_runner(spec, progress=None):
+def make_runner(spec, progress=None, memory_budget=None):
     """The engine's step runner for `spec` (worker thread: builds the module); `progress(done, total,
-    what)` sees the build's slow steps and may raise to cancel it."""
+    what)` sees the build's slow steps and may raise to cancel it; `memory_budget` (bytes, None: the
+    engine's default) refuses a spec that would not fit."""
     from rnnviz.engine.runner import Runner
 
-    return Runner.from_spec(spec, progress=progress)
+    return Runner.from_spec(spec, memory_budget=memory_budget, progress=progress)
 
 
 def session_job(job):
@@ -104,6 +105,7 @@ class Session(QtCore.QObject):
         # the runner's own during runs): the GUI never reads an array the worker is writing.
         self.arrays = threading.Lock()
         self.speed = 10.0                   # play: cells per second
+        self.memory_budget: int | None = None  # bytes a Build may use (None: the engine's default)
         self._queue: deque = deque()
         self._worker: GeneratorWorker | None = None
         self._stop = threading.Event()
@@ -275,7 +277,7 @@ class Session(QtCore.QObject):
             limit_torch_threads()
             yield DevicesFound(available_devices())
             self._devices_sent = True
-        runner = make_runner(spec, self._build_progress)
+        runner = make_runner(spec, self._build_progress, self.memory_budget)
         if self._stop.is_set():
             from rnnviz.errors import Cancelled
 
