@@ -1,6 +1,5 @@
 """The window under a memory budget, and the per-panel timings of `rnnviz bench gui`."""
 from guihelp import wait_idle
-from PySide6.QtCore import Qt
 
 from rnnviz.engine.memory import ENV_VAR, estimate_spec, format_bytes
 from rnnviz.gui.bench import _time_panels, format_table
