@@ -15,17 +15,15 @@ import time
 
 from .qt import QtCore
 
-# The child: argv[1] is the wall-clock time the parent took just before starting it.
-CHILD = ("import sys; from rnnviz.gui.startup import probe; "
-         "probe(float(sys.argv[1]), torch_first=sys.argv[2] == '1')")
+# The child: argv[1] is the wall-clock time the parent took just before starting it. The old start-up
+# imported torch before the window; the comparison does it in the child's command line.
+CHILD = "import sys; from rnnviz.gui.startup import probe; probe(float(sys.argv[1]))"
+TORCH_FIRST = "import torch; "
 
 
-def probe(started: float, torch_first: bool = False) -> None:
+def probe(started: float) -> None:
     """Open the default window and print, as JSON, seconds from `started` to its first paint and
     whether torch was loaded by then."""
-    if torch_first:
-        import torch  # noqa: F401  - the old start-up: torch before the window
-
     from .headless import render_offscreen_without_display
     from .launch import window_for
     from .qt import app
@@ -61,7 +59,7 @@ def first_paint(torch_first: bool = False) -> dict:
     env = dict(os.environ)
     env.setdefault("QT_QPA_PLATFORM", "offscreen")
     started = time.time()
-    done = subprocess.run([sys.executable, "-c", CHILD, repr(started), "1" if torch_first else "0"],
+    done = subprocess.run([sys.executable, "-c", (TORCH_FIRST if torch_first else "") + CHILD, repr(started)],
                           capture_output=True, text=True, env=env, timeout=120)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:
