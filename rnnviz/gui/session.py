@@ -16,7 +16,7 @@ from superqt.utils import GeneratorWorker
 
 from rnnviz.engine.replay import ReplayRunner
 from rnnviz.engine.step_table import recurrent_weight, sequence_tensors, step_table
-from rnnviz.engine.threads import limit_torch_threads
+from rnnviz.engine.threads import limit_torch_threads, preload_backward_imports
 
 from .frame import Frame, Selection
 from .jobs import Built, DevicesFound, Failed, JobResult, Playing, guarded
@@ -114,6 +114,7 @@ class Session(QtCore.QObject):
 
         self._pending: Frame | None = None
         self._devices_sent = False
+        self._backward_ready = False
         self._timer = QtCore.QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._apply_pending)
@@ -286,6 +287,9 @@ class Session(QtCore.QObject):
         yield Built(runner, spec, device)
         settle_garbage()
         yield final_frame(runner, device)
+        if not self._backward_ready:  # while the user looks at the new network, not on its first Backward step
+            preload_backward_imports()
+            self._backward_ready = True
 
     def _build_progress(self, done: int, total: int, what: str) -> None:
         """Build progress (worker thread): Cancel stops the build between its slow steps."""

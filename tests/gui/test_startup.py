@@ -53,3 +53,4 @@ def test_bench_prints_time_to_first_paint():
     line = format_first_paint({"runs": 3, "first_paint_s": 0.42, "first_paint_torch_imported_first_s": 1.5})
     assert line == ("time to first paint (median of 3 fresh processes): 0.42 s; "
                     "with torch imported before the window: 1.50 s")
+
