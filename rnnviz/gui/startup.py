@@ -3,7 +3,7 @@ opens the default window, timed from before the interpreter started until the wi
 
 `rnnviz bench gui` runs `probe()` in a subprocess twice: as the window starts (torch is loaded by
 the first Build, in the worker, after the window has painted) and with torch imported before the
-window is made, the way it started before, for comparison.
+window is made, for comparison: what loading torch before the first paint costs.
 """
 from __future__ import annotations
 
