@@ -13,3 +13,10 @@ def limit_torch_threads() -> None:
     import torch
 
     torch.set_num_threads(int(os.environ.get("RNNVIZ_TORCH_THREADS", "1")))
+
+
+def preload_backward_imports() -> None:
+    """torch.autograd.grad imports torch.fx.experimental.symbolic_shapes (and with it sympy) on its
+    first call with grad_outputs: 300-700 ms measured on 2 cores, which fell on the user's first
+    Backward step. An interactive session imports it once, in the worker, after its first build."""
+    import torch.fx.experimental.symbolic_shapes  # noqa: F401

@@ -17,6 +17,7 @@ from .settings import settings as open_settings
 from .transport import Transport
 from .widgets import StaticText
 from .session import Session
+from .startup import after_first_paint
 
 LAYOUT_VERSION = 1
 
@@ -31,6 +32,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._panel_queue: list = []
         self.loss_report = LossReport()
         self._immediate = False
+        self._first_build = None   # the spec built once the window has painted
 
         self.form = SpecForm(spec or get_preset(DEFAULT_PRESET))
         self.network = NetworkDock(self.form)  # the form, or a recorded part's configuration, read-only
@@ -77,7 +79,15 @@ class MainWindow(QtWidgets.QMainWindow):
         if trace is not None:
             self.open_trace(trace)
         elif build:
-            self.session.build(self.form.spec())
+            # torch is first imported by this build (in the worker, holding the GIL for about a
+            # second): started after the window has painted, the user sees the window at once.
+            self._first_build = self.form.spec()
+            after_first_paint(self, self._start_first_build)
+
+    def _start_first_build(self) -> None:
+        spec, self._first_build = self._first_build, None
+        if spec is not None and self.session.runner is None and self.session.is_idle():
+            self.session.build(spec)
 
     # -- construction -------------------------------------------------------------------
     def _make_selection_bar(self) -> None:
@@ -209,6 +219,8 @@ class MainWindow(QtWidgets.QMainWindow):
         s.devices_found.connect(self.form.set_devices)
         s.playing_changed.connect(lambda on: t.set_playing(on))
         self.form.build_requested.connect(s.build)
+        s.memory_budget = self.form.memory_budget()
+        self.form.memory.budget_changed.connect(lambda size: setattr(s, "memory_budget", size))
         self.activations.seek.connect(self.seek_time)
         self.gradients.seek.connect(self.seek_time)
         for name, widget in (("Hidden activations", self.activations), ("Gradients", self.gradients)):
@@ -323,7 +335,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def is_idle(self) -> bool:
         """Nothing queued, computing, or waiting to be drawn."""
-        return self.session.is_idle() and not self._panel_queue
+        return self.session.is_idle() and not self._panel_queue and self._first_build is None
 
     def seek_time(self, t: int) -> None:
         """Jump to the cell of timestep t (selected layer and direction; backward cells in the backward phase)."""

@@ -14,7 +14,7 @@ from functools import wraps
 
 from rnnviz.engine.replay import ReplayRunner
 from rnnviz.engine.step_table import recurrent_weight, sequence_tensors, step_table
-from rnnviz.engine.threads import limit_torch_threads
+from rnnviz.engine.threads import limit_torch_threads, preload_backward_imports
 
 from .frame import Frame, Selection
 from .job_queue import FrameThrottle, JobQueue
@@ -31,12 +31,13 @@ DRAW_WAIT_LIMIT = 0.25      # never wait longer than this for a window that is n
 PROGRESS_AFTER = 1.0        # seconds a run goes before it shows a progress bar with Cancel
 
 
-def make_runner(spec, progress=None):
+def make_runner(spec, progress=None, memory_budget=None):
     """The engine's step runner for `spec` (worker thread: builds the module); `progress(done, total,
-    what)` sees the build's slow steps and may raise to cancel it."""
+    what)` sees the build's slow steps and may raise to cancel it; `memory_budget` (bytes, None: the
+    engine's default) refuses a spec that would not fit."""
     from rnnviz.engine.runner import Runner
 
-    return Runner.from_spec(spec, progress=progress)
+    return Runner.from_spec(spec, memory_budget=memory_budget, progress=progress)
 
 
 def session_job(job):
@@ -101,8 +102,10 @@ class Session(QtCore.QObject):
         # the runner's own during runs): the GUI never reads an array the worker is writing.
         self.arrays = threading.Lock()
         self.speed = 10.0                   # play: cells per second
+        self.memory_budget: int | None = None  # bytes a Build may use (None: the engine's default)
         self.wait_for_draw = False          # a window sets it: long runs pause while it paints
         self._devices_sent = False
+        self._backward_ready = False
         self.jobs = JobQueue(self._yielded, self._may_start, self)
         self.jobs.busy_changed.connect(self.busy_changed)
         self.jobs.job_finished.connect(lambda: self.playing_changed.emit(False))
@@ -242,7 +245,7 @@ class Session(QtCore.QObject):
             limit_torch_threads()
             yield DevicesFound(available_devices())
             self._devices_sent = True
-        runner = make_runner(spec, self._build_progress)
+        runner = make_runner(spec, self._build_progress, self.memory_budget)
         if self._stop.is_set():
             from rnnviz.errors import Cancelled
 
@@ -251,6 +254,9 @@ class Session(QtCore.QObject):
         yield Built(runner, spec, device)
         settle_garbage()
         yield final_frame(runner, device)
+        if not self._backward_ready:  # while the user looks at the new network, not on its first Backward step
+            preload_backward_imports()
+            self._backward_ready = True
 
     def _build_progress(self, done: int, total: int, what: str) -> None:
         """Build progress (worker thread): Cancel stops the build between its slow steps."""

@@ -9,6 +9,7 @@ from rnnviz.teaching.codegen import pytorch_code
 from rnnviz.teaching.presets import DEFAULT_PRESET, get_preset, preset_names
 from rnnviz.engine.spec import RNNSpec, SpecError
 
+from .memory_row import MemoryRow
 from .qt import QtCore, QtGui, QtWidgets
 
 ORDER = tuple(f.name for f in spec_module.FIELDS)
@@ -53,6 +54,8 @@ class SpecForm(QtWidgets.QWidget):
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color:#c00000; font-weight:bold")
         self.error.hide()
+        self.memory = MemoryRow()
+        self.memory.budget_changed.connect(self._edited)
         self.build_button = QtWidgets.QPushButton("Build")
         self.build_button.setToolTip("Build the network from these settings (Ctrl+Return)")
         self.build_button.clicked.connect(self._build)
@@ -71,6 +74,7 @@ class SpecForm(QtWidgets.QWidget):
         spec_layout.setContentsMargins(0, 0, 0, 0)
         spec_layout.addWidget(scroll, 1)
         spec_layout.addWidget(self.error)
+        spec_layout.addWidget(self.memory)
         spec_layout.addWidget(self.build_button)
 
         self.code = QtWidgets.QPlainTextEdit()
@@ -236,10 +240,11 @@ class SpecForm(QtWidgets.QWidget):
             if exc.field in self.widgets:
                 self.widgets[exc.field].setStyleSheet("border: 2px solid #c00000")
             self.code.setPlainText(f"# invalid settings: {message}")
+            self.memory.clear()
             return
         self.error.hide()
         self.error.setText("")
-        self.build_button.setEnabled(True)
+        self.build_button.setEnabled(self.memory.show_spec(spec))
         self._spec = spec
         if self.preset.currentData() and get_preset(self.preset.currentData()) != spec:
             with QtCore.QSignalBlocker(self.preset):
@@ -249,11 +254,17 @@ class SpecForm(QtWidgets.QWidget):
         self.code.setPlainText(pytorch_code(spec))
         self.spec_changed.emit(spec)
 
+    def memory_budget(self) -> int:
+        """The budget set beside the estimate, in bytes: what Build hands the engine."""
+        return self.memory.budget_bytes()
+
     def _build(self) -> None:
         try:
             spec = self.spec()
         except SpecError as exc:
             self.error.setText(str(exc))
             self.error.show()
+            return
+        if not self.memory.show_spec(spec):  # the shortcut reaches here even with the button disabled
             return
         self.build_requested.emit(spec)

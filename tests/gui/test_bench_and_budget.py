@@ -1,20 +1,48 @@
 """The window under a memory budget, and the per-panel timings of `rnnviz bench gui`."""
 from guihelp import wait_idle
-from PySide6.QtCore import Qt
 
-from rnnviz.engine.memory import ENV_VAR
+from rnnviz.engine.memory import ENV_VAR, estimate_spec, format_bytes
 from rnnviz.gui.bench import _time_panels, format_table
+from rnnviz.gui.memory_row import window_estimate
 
 
-def test_a_build_over_the_budget_is_refused_with_the_estimate(qtbot, window, monkeypatch):
-    monkeypatch.setenv(ENV_VAR, "1MiB")
+def test_the_form_shows_the_engines_estimate_of_the_spec(qtbot, window):
+    window.form.widgets["seq_len"].setValue(300)
+    spec = window.form.spec()
+    assert spec.seq_len == 300
+    needed = window_estimate(spec)
+    assert needed.peak >= estimate_spec(spec).peak and needed.peak >= estimate_spec(spec, stepping=True).peak
+    assert window.form.memory.estimate.text() == f"memory: {needed.describe()}"
+    assert window.form.build_button.isEnabled()
+    window.form.widgets["seq_len"].setValue(600)
+    assert window.form.memory.estimate.text() == f"memory: {window_estimate(window.form.spec()).describe()}"
+
+
+def test_over_the_budget_build_is_disabled_and_the_engine_gets_the_budget(qtbot, window):
     old_runner = window.session.runner
+    window.form.memory.budget.setValue(0.01)  # GiB
+    budget = format_bytes(0.01 * (1 << 30))
+    assert window.session.memory_budget == round(0.01 * (1 << 30))
     window.form.widgets["seq_len"].setValue(2000)
-    qtbot.mouseClick(window.form.build_button, Qt.MouseButton.LeftButton)
+    label = window.form.memory.estimate.text()
+    assert f"over the budget of {budget}" in label
+    assert window_estimate(window.form.spec()).describe() in label
+    assert not window.form.build_button.isEnabled()
+    # The engine refuses it too, with the budget set here, not its default of 1 GiB.
+    window.session.build(window.form.spec())
     wait_idle(qtbot, window)
     message = window.messages.toPlainText()
-    assert "needs about" in message and "over the memory budget of 1.0 MiB" in message
+    assert "needs about" in message and f"over the memory budget of {budget}" in message
     assert window.session.runner is old_runner
+    window.form.memory.budget.setValue(1.0)
+    assert window.form.build_button.isEnabled() and "over the budget" not in window.form.memory.estimate.text()
+
+
+def test_the_budget_field_starts_from_the_environment(qtbot, make_window, monkeypatch):
+    monkeypatch.setenv(ENV_VAR, "512MiB")
+    window = make_window()
+    assert window.form.memory.budget.value() == 0.5
+    assert window.session.memory_budget == 512 << 20
 
 
 def test_panel_timings_name_every_panel(qtbot, window):

@@ -126,7 +126,7 @@ def test_torch_error_shows_a_message_and_keeps_the_old_model(qtbot, window, monk
 
     old_runner = window.session.runner
 
-    def explode(spec, progress=None):
+    def explode(spec, progress=None, memory_budget=None):
         raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
     monkeypatch.setattr(worker, "make_runner", explode)

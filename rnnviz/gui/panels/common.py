@@ -61,7 +61,16 @@ def set_range(plot, x=None, y=None) -> None:
 
 
 def set_series(item: pg.PlotDataItem, x: np.ndarray, y: np.ndarray) -> None:
-    """setData, but an all-NaN series becomes empty (pyqtgraph warns on all-NaN symbol bounds)."""
+    """setData, but an all-NaN series becomes empty (pyqtgraph warns on all-NaN symbol bounds), and a
+    series equal to the one drawn is left alone: a step changes one or two of a panel's lines, and
+    pyqtgraph rebuilds a line's curve and every symbol on each setData (half a Backward step's paint
+    at seed-rnn)."""
+    x, y = np.asarray(x), np.asarray(y)
+    last = item.__dict__.get("_rnnviz_series")
+    if (last is not None and last[0].shape == x.shape and last[1].shape == y.shape and np.array_equal(last[0], x)
+            and np.array_equal(last[1], y, equal_nan=y.dtype.kind == "f")):
+        return
+    item._rnnviz_series = (x.copy(), y.copy())
     if np.isfinite(y).any():
         item.setData(x, y)
     else:

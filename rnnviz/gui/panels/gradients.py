@@ -135,8 +135,10 @@ class GradientsPanel(TimeCanvas):
     def _lines(self, plot: pg.PlotItem, store: list, count: int, names: list[str]) -> list[pg.PlotDataItem]:
         while len(store) < count:
             colour = LINE_COLOURS[len(store) % len(LINE_COLOURS)]
-            store.append(plot.plot(pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=5, symbolBrush=colour,
-                                   connect="finite"))
+            # QPen/QBrush objects (pyqtgraph's default symbol pen made once): a colour string or tuple
+            # is parsed anew on every setData.
+            store.append(plot.plot(pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=5, symbolBrush=pg.mkBrush(colour),
+                                   symbolPen=pg.mkPen((200, 200, 200)), connect="finite"))
         for i, item in enumerate(store):
             item.setVisible(i < count)
         return store[:count]
