@@ -11,7 +11,11 @@ from guihelp import wait_idle
 
 
 def test_every_panel_shows_frames_and_keeps_qwidget_update(window):
-    assert [dock.windowTitle() for dock, _ in window.panels] == ["Shapes", "Hidden activations", "Gradients"]
+    # The debugger's frame-fed docks are pairs like the window's own: one feeding path for all.
+    assert [dock.windowTitle() for dock, _ in window.panels] == ["Shapes", "Hidden activations", "Gradients",
+                                                                 "Gates", "What-if", "Truncated BPTT"]
+    assert [panel for _, panel in window.panels][3:] == [window.debugger.gates, window.debugger.whatif,
+                                                          window.debugger.truncation]
     for _, panel in window.panels:
         assert callable(panel.show_frame)
         assert type(panel).update is QtWidgets.QWidget.update  # a plain repaint request still works
