@@ -46,7 +46,11 @@ def integer_ticks(axis, count: int, max_labels: int = 12) -> None:
         if nice >= step:
             step = nice
             break
-    axis.setTicks([[(i, str(i)) for i in range(0, count, step)], []])
+    # Every other label on a second level: pyqtgraph drops a level whose labels would crowd the
+    # axis, so a narrow plot reads "0 10 20 30" instead of "0 51015202535".
+    major = [(i, str(i)) for i in range(0, count, 2 * step)]
+    minor = [(i, str(i)) for i in range(step, count, 2 * step)]
+    axis.setTicks([major, minor] if count > 2 * step else [major, []])
 
 
 def set_range(plot, x=None, y=None) -> None:

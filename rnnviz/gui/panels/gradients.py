@@ -40,6 +40,7 @@ def magnitude_levels(values: np.ndarray) -> tuple[float, float]:
 
 
 EMPTY_HINT = "run the backward pass (B) to fill this"
+BAR_LABEL_PITCH = 14  # pixels per parameter name on the bar plot's axis
 # Once the backward pass is under way the plain hint would be false: say what the plot waits for.
 PARAMS_HINT = "the bars fill once the backward pass reaches t=0"
 NO_TERMS_HINT = "this recording holds no per-step dL/dW_hh terms"
@@ -131,6 +132,8 @@ class GradientsPanel(TimeCanvas):
         self._grad = np.full((1, 1), np.nan)
         self._param_names: list[str] = []
         self._bar_names: list[str] | None = None
+        self._bar_step = 0  # every k-th bar named: as many names as the plot's height has room for
+        self.param_plot.vb.sigResized.connect(lambda *_: self._label_bars())
         self._norms = self._contrib = None   # what the hover reads: copies of the drawn values
         self._shown = None   # (run_id, backward cells done, total, selection) drawn last
         self._set_log(True)
@@ -238,7 +241,7 @@ class GradientsPanel(TimeCanvas):
         self.bars.setOpts(x0=np.zeros(len(values)), y=y, width=values, height=0.7)
         if self._param_names != self._bar_names:
             self._bar_names = list(self._param_names)
-            self.param_plot.getAxis("left").setTicks([[(i, n) for i, n in enumerate(self._param_names)]])
+            self._label_bars()
         if len(values):
             set_range(self.param_plot, (0, 1.05 * (float(values.max()) or 1.0)), (-0.6, len(values) - 0.4))
         self.set_cursor(frame.t)
@@ -267,3 +270,14 @@ class GradientsPanel(TimeCanvas):
             return f"dL/dh_t[t={t}, unit={unit}] = not reached yet"
         log = f"  (log10|dL/dh_t| = {np.log10(abs(v)):.2f})" if self.log_box.isChecked() and v else ""
         return f"dL/dh_t[t={t}, unit={unit}] = {v:.4g}{log}"
+
+    def _label_bars(self) -> None:
+        """Name every bar the axis has room for (a line of text each), every k-th when it has not:
+        ten names in a plot 120 px high would print over each other."""
+        names = self._bar_names or []
+        room = max(1, int(self.param_plot.vb.height() // BAR_LABEL_PITCH))
+        step = max(1, -(-len(names) // room))
+        if step == self._bar_step and getattr(self, "_labelled", None) == names:
+            return
+        self._bar_step, self._labelled = step, list(names)
+        self.param_plot.getAxis("left").setTicks([[(i, n) for i, n in enumerate(names) if i % step == 0]])
