@@ -10,7 +10,7 @@ from __future__ import annotations
 
 def record_factory(target: str) -> dict:
     """Run the factory named by 'path/to/script.py:factory' and record its model: {part name: Trace}."""
-    from rnnviz.engine.model_record import record_parts
+    from rnnviz.engine.record import record_parts
     from rnnviz.engine.user_script import load_factory
 
     model, args, loss_fn = load_factory(target)

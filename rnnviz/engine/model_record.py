@@ -91,22 +91,6 @@ def record_model(model: nn.Module, *args, loss_fn, target=None, **kwargs) -> Mod
     return ModelRecording(traces, detached(output), value, param_grads)
 
 
-def record_parts(model: nn.Module, *args, loss_fn=None, **kwargs) -> dict[str, Trace]:
-    """rnnviz.record(model, *args, loss_fn=..., **kwargs) as {part name: Trace}, whatever `model` is.
-
-    A whole model gives its parts by module path; one recurrent module or cell (or a stepped
-    module) gives one part named after its class.
-    """
-    from .record import record
-
-    result = record(model, *args, loss_fn=loss_fn, **kwargs)
-    if isinstance(result, ModelRecording):
-        return result.traces
-    name = result.module_path or type(model).__name__
-    result.module_path = name
-    return {name: result}
-
-
 def needs_own_model_path(module: nn.Module, inputs, loss_fn) -> bool:
     """True when record(module, ...) needs the engine's whole-call path rather than the classic one."""
     if loss_fn is not None or isinstance(inputs, PackedSequence):

@@ -52,6 +52,22 @@ def record(model, *args, loss: str | None = None, head: nn.Module | None = None,
     return result
 
 
+def record_parts(model: nn.Module, *args, loss_fn=None, **kwargs) -> dict[str, Trace]:
+    """rnnviz.record(model, *args, loss_fn=..., **kwargs) as {part name: Trace}, whatever `model` is.
+
+    A whole model gives its parts by module path; one recurrent module or cell (or a stepped
+    module) gives one part named after its class.
+    """
+    from .model_record import ModelRecording
+
+    result = record(model, *args, loss_fn=loss_fn, **kwargs)
+    if isinstance(result, ModelRecording):
+        return result.traces
+    name = result.module_path or type(model).__name__
+    result.module_path = name
+    return {name: result}
+
+
 def _dispatch(model, args, kwargs, *, loss, head, target, loss_fn, step, memory_budget):
     """record()'s paths: a spec, one recurrent module, a whole model, or a module stepped per call."""
     if isinstance(model, RNNSpec):

@@ -22,10 +22,8 @@ from .operands import Operand
 from .schedule import StepRecord
 from . import trace_check
 from .atomic import write_atomically
+from .trace_check import FORMAT, FORMAT_VERSION  # noqa: F401  (the file format is checked where it is read)
 from .trace_check import TraceFileError  # noqa: F401  (re-exported: the one error of trace files)
-
-FORMAT = "rnnviz-trace"
-FORMAT_VERSION = 1
 
 
 

@@ -18,6 +18,8 @@ import zlib
 
 import numpy as np
 
+FORMAT = "rnnviz-trace"
+FORMAT_VERSION = 1
 DEFAULT_MAX_BYTES = 2 * 1024**3
 MAX_BYTES_ENV = "RNNVIZ_TRACE_MAX_BYTES"
 
@@ -183,7 +185,6 @@ def check_meta(name: str, raw) -> dict:
         meta = json.loads(text)
     except (json.JSONDecodeError, TypeError, UnicodeDecodeError) as exc:
         raise TraceFileError(f"{name}: unreadable metadata ({exc})") from None
-    from .trace import FORMAT, FORMAT_VERSION
 
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         found = meta.get("format") if isinstance(meta, dict) else meta

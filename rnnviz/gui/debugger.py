@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import time
 
-from .frame import Selection
 from .qt import QtCore, QtGui, QtWidgets
 
 
 class DebuggerTools(QtCore.QObject):
-    """Feeds the debugger's docks the window's frames and keeps its dialogs."""
+    """Makes the debugger's docks (the window feeds the frame-fed ones) and runs their jobs and dialogs."""
 
     def __init__(self, window):
         super().__init__(window)
@@ -43,8 +42,9 @@ class DebuggerTools(QtCore.QObject):
             window.docks[name].show()
         # The docks tabified last are the current tabs; show the window's own first, once it is laid out.
         QtCore.QTimer.singleShot(0, lambda: [window.docks[n].raise_() for n in set(beside.values())])
-        for name in ("Gates", "What-if", "Truncated BPTT"):
-            window.docks[name].visibilityChanged.connect(lambda on: on and self._show_panels())
+        # Fed by the window like its own panels: one (dock, panel) pair each in window.panels.
+        window.panels += [(window.docks[name], panel) for name, panel in
+                          (("Gates", self.gates), ("What-if", self.whatif), ("Truncated BPTT", self.truncation))]
         # Connected before the window's own apply_frame: so take the frame handed over, not window.frame.
         window.session.frame_ready.connect(self._frame_ready)
         self.gates.seek.connect(window.seek_time)
@@ -60,29 +60,12 @@ class DebuggerTools(QtCore.QObject):
         self.stop_label = QtWidgets.QLabel("")
         self.stop_label.setStyleSheet("color: #c00000; font-weight: bold")
         window.statusBar().addPermanentWidget(self.stop_label)
-        for box in (window.layer_box, window.batch_box):
-            box.valueChanged.connect(lambda *_: self._show_panels())
-        window.direction_box.currentIndexChanged.connect(lambda *_: self._show_panels())
 
     def _frame_ready(self, frame) -> None:
         self.frame = frame
         self.breakpoints.set_layers(int(frame.trace.hidden.shape[0]))
         if frame.position == 0:  # reset or a new build: the last stop no longer describes what is shown
             self.stop_label.setText("")
-        self._show_panels()
-
-    def selection(self) -> Selection:
-        """What the selection bar says now (panels clip it to the network's own sizes)."""
-        w = self.window
-        return Selection(w.layer_box.value(), w.direction_box.currentData() or 0, w.batch_box.value())
-
-    def _show_panels(self) -> None:
-        w = self.window
-        if self.frame is None:
-            return
-        for name, panel in (("Gates", self.gates), ("What-if", self.whatif), ("Truncated BPTT", self.truncation)):
-            if w.docks[name].isVisible() or not w.isVisible():
-                panel.show_frame(self.frame, self.selection())
 
     # -- what-if --------------------------------------------------------------------------
     def edit(self, request: dict) -> None:

@@ -39,7 +39,7 @@ def is_torch_module(obj) -> bool:
 
 def record_parts(model, args: tuple, kwargs: dict, loss_fn) -> dict:
     """The engine's whole-model recording as {module path: Trace} (worker thread)."""
-    from rnnviz.engine.model_record import record_parts as engine_record_parts
+    from rnnviz.engine.record import record_parts as engine_record_parts
 
     return engine_record_parts(model, *args, loss_fn=loss_fn, **kwargs)
 

@@ -44,15 +44,21 @@ class LogAxis(pg.AxisItem):
 
     def logTickValues(self, minVal, maxVal, size, stdTicks):  # noqa: N802, N803 - pyqtgraph API
         ticks = super().logTickValues(minVal, maxVal, size, stdTicks)
-        keep = np.log10([1.0, 2.0, 5.0])
         major = [v for spacing, values in ticks if spacing is not None for v in values] if self.decades_once else []
-        out = []
-        for spacing, values in ticks:
-            if spacing is None:  # the minor level: mantissas 1..9 of each decade
-                values = [v for v in values if np.isclose(v - np.floor(v + 1e-9), keep, atol=1e-6).any()
-                          and not (major and np.isclose(v, major, atol=1e-6).any())]
-            out.append((spacing, values))
+        room = max(2, int(size // self.LABEL_PITCH))  # labels a short axis has room for
+        for mantissas in ((1.0, 2.0, 5.0), (1.0, 5.0), (1.0,)):  # fewer per decade until they fit
+            keep = np.log10(mantissas)
+            out = []
+            for spacing, values in ticks:
+                if spacing is None:  # the minor level: mantissas 1..9 of each decade
+                    values = [v for v in values if np.isclose(v - np.floor(v + 1e-9), keep, atol=1e-6).any()
+                              and not (major and np.isclose(v, major, atol=1e-6).any())]
+                out.append((spacing, values))
+            if sum(len(values) for _, values in out) <= room:
+                break
         return out
+
+    LABEL_PITCH = 22  # pixels per tick label on a vertical axis: a line of tick text and a gap
 
     SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
@@ -86,6 +92,8 @@ class ClippedTitle(pg.LabelItem):
             return label
         title = cls("", size="11pt", parent=plot)
         title.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Fixed)
+        # Text wider than the plot is cut at the plot's edge, not drawn over the neighbour's title.
+        title.setFlag(QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemClipsChildrenToShape)
         plot.layout.removeItem(label)
         label.setParentItem(None)
         if label.scene() is not None:
@@ -93,6 +101,16 @@ class ClippedTitle(pg.LabelItem):
         plot.layout.addItem(title, 0, 1)
         plot.titleLabel = title
         return title
+
+    def span(self, plot: pg.PlotItem, columns: int) -> None:
+        """Let the title run over `columns` layout columns from the view box's (e.g. over a colour bar)."""
+        plot.layout.removeItem(self)
+        plot.layout.addItem(self, 0, 1, 1, columns)
+
+    def resizeEvent(self, ev) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(ev)
+        if self.item.boundingRect().width() > self.rect().width():  # clipped: keep its start, the words that name it
+            self.item.setX(self.rect().left())
 
     def updateMin(self) -> None:  # noqa: N802 - pyqtgraph API
         height = self.itemRect().height()

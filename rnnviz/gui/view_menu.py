@@ -61,6 +61,7 @@ class ViewExtras(QtCore.QObject):
     def _presentation_layout(self) -> None:
         """The plots get the room: lesson on the right, Shapes short, activations and gradients tall."""
         w, docks = self.window, self.window.docks
+        self.presentation.fit_plots()
         width = max(360, int(w.width() * 0.22))
         # With no central widget the left and right areas split the window: size both sides.
         others = [d for d in docks.values() if d.isVisible() and w.dockWidgetArea(d) != w.dockWidgetArea(self.lessons_dock)]

@@ -256,7 +256,7 @@ def test_recording_file_round_trip_and_cli(tmp_path, capsys):
 
 
 def test_record_parts_names_a_single_module_by_its_class():
-    from rnnviz.engine.model_record import record_parts
+    from rnnviz.engine.record import record_parts
 
     torch.manual_seed(0)
     parts = record_parts(nn.GRU(3, 4).train(), torch.randn(5, 2, 3), loss_fn=lambda out: out.sum())

@@ -37,6 +37,11 @@ def test_lstm_gates_and_cell_state_are_the_engines(qtbot, make_window):
     f = oracle.gates["F"][0, 0]
     assert panel.fractions["F"][5] == pytest.approx(float(((f[5] < 0.05) | (f[5] > 0.95)).mean()))
     assert window.debugger.gates._plots[0][2].value() == oracle.hidden.shape[2] - 1  # shared time cursor at t=T-1
+    # Five heatmaps in one dock: the unit axis and colour bar label their ends only (no crushed ticks).
+    units = oracle.hidden.shape[-1]
+    assert [v for v, _ in panel.heatmaps["I"].plot.getAxis("left")._tickLevels[0]] == [0, units - 1]
+    lo, hi = panel.heatmaps["C"].levels
+    assert [v for v, _ in panel.heatmaps["C"].bar.getAxis("right")._tickLevels[0]] == [lo, hi]
 
 
 def test_gru_gates_fill_as_the_forward_pass_steps(qtbot, make_window):

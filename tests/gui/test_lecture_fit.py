@@ -31,7 +31,26 @@ def test_lesson_dock_fits_and_reads(qtbot, make_window, size):
     assert lesson.question in " ".join(panel.text().split())  # the whole lesson is in the panel
     for name in ("Network", "Messages", "Breakpoints"):  # the controls are folded away
         assert not window.docks[name].isVisible()
+    # Below 1500 px two plots share a dock's width: plot titles a step smaller, cut at the plot's edge.
+    title_size = "12pt" if size[0] < 1500 else "14pt"
+    assert window.rnnviz_theme["title_size"] == title_size
+    title = window.gradients.heat_plot.titleLabel
+    assert title.flags() & title.GraphicsItemFlag.ItemClipsChildrenToShape
     step = window.transport.buttons["step"]  # short glyphs: the transport fits a 1280 screen, in either theme
     assert step.text() == "▶" and step.toolButtonStyle().name == "ToolButtonTextOnly"
     extras.presentation.set_active(False)
     assert step.text() == "Step" and step.toolButtonStyle().name == "ToolButtonTextBesideIcon"
+
+
+def test_a_short_log_axis_labels_fewer_mantissas():
+    from rnnviz.gui.qt import app
+    from rnnviz.gui.style import LogAxis
+
+    app()
+    axis = LogAxis("left")
+    axis.setLogMode(False, True)
+    axis.setRange(-1.5, 0.5)  # 0.03 .. 3: 1, 2 and 5 of two decades would be six labels
+    labels = lambda size: [v for _, values in axis.logTickValues(-1.5, 0.5, size, []) for v in values]  # noqa: E731
+    tall, short = labels(400), labels(60)
+    assert len(tall) > len(short) and len(short) <= 60 // LogAxis.LABEL_PITCH
+    assert all(abs(v - round(v)) < 1e-6 for v in short)  # what is left on a short axis: whole decades

@@ -16,6 +16,7 @@ import rnnviz
 from rnnviz.engine.user_script import load_factory
 from rnnviz.gui import own_model
 from rnnviz.gui.launch import window_for
+from rnnviz.gui.panels.gradients import PARAMS_HINT
 
 from guihelp import wait_idle
 
@@ -120,7 +121,11 @@ def test_show_on_a_bare_lstm_steps_forward_and_back_through_the_modules_numbers(
     np.testing.assert_allclose(norms[2:], expected.grad_norm[1, 0, 2:], rtol=1e-12)
     assert np.isnan(norms[:2]).all()
     np.testing.assert_allclose(window.gradients.heatmap.data[:, 3], expected.hidden_grad[1, 0, 3, 1], rtol=1e-12)
+    # A replay's dL/dθ is whole only at t=0: the empty bars say that, not "run the backward pass".
+    param_hint = window.gradients.hints[id(window.gradients.param_plot)]
+    assert param_hint.isVisible() and param_hint.hint_text == PARAMS_HINT
     click(qtbot, window, "run_backward")
+    assert not param_hint.isVisible()
     bars = window.gradients.bars.opts["width"]
     names = window.gradients._param_names
     assert names == list(expected.param_grads)

@@ -11,7 +11,11 @@ from guihelp import wait_idle
 
 
 def test_every_panel_shows_frames_and_keeps_qwidget_update(window):
-    assert [dock.windowTitle() for dock, _ in window.panels] == ["Shapes", "Hidden activations", "Gradients"]
+    # The debugger's frame-fed docks are pairs like the window's own: one feeding path for all.
+    assert [dock.windowTitle() for dock, _ in window.panels] == ["Shapes", "Hidden activations", "Gradients",
+                                                                 "Gates", "What-if", "Truncated BPTT"]
+    assert [panel for _, panel in window.panels][3:] == [window.debugger.gates, window.debugger.whatif,
+                                                          window.debugger.truncation]
     for _, panel in window.panels:
         assert callable(panel.show_frame)
         assert type(panel).update is QtWidgets.QWidget.update  # a plain repaint request still works
@@ -105,3 +109,18 @@ def test_a_tutorial_iteration_opens_as_a_replay_with_its_table(qtbot, window):
     wait_idle(qtbot, window)
     names = [row["name"] for row in window.frame.rows]
     assert names == ["X_t", "H_t", "output_t"] and window.frame.rows[1]["norm"] is not None
+
+
+def test_parameter_names_fit_the_bar_plot(qtbot, window):
+    from rnnviz.gui.panels.gradients import BAR_LABEL_PITCH
+
+    window.session.run_backward()
+    wait_idle(qtbot, window)
+    panel = window.gradients
+    names = list(window.frame.trace.param_grad_norms)
+    assert len(names) == 12  # seed-rnn: 3 layers x 4 tensors, more than a short plot has lines for
+    for height, step in ((120, 2), (400, 1)):  # 120 px: room for 8 names, so every other one
+        panel.param_plot.vb.resize(panel.param_plot.vb.width(), height)
+        ticks = panel.param_plot.getAxis("left")._tickLevels[0]
+        assert panel._bar_step == step and [n for _, n in ticks] == names[::step]
+        assert len(ticks) * BAR_LABEL_PITCH <= height

@@ -6,6 +6,7 @@ import pytest
 from PySide6 import QtCore
 
 import rnnviz
+from rnnviz.gui.panels.gradients import EMPTY_HINT
 from rnnviz.teaching.presets import get_preset
 
 from guihelp import wait_idle
@@ -89,10 +90,11 @@ def test_rebuild_with_hidden_size_7_resizes_every_panel(qtbot, window):
 def test_backward_step_fills_gradient_norm_from_the_end(qtbot, window):
     expected = rnnviz.record(get_preset("seed-rnn"))
     hints = window.gradients.hints  # "run the backward pass (B)" over each empty gradient plot
-    assert all(hint.isVisible() for hint in hints.values())
+    assert all(hint.isVisible() and hint.hint_text == EMPTY_HINT for hint in hints.values())
     click(qtbot, window, "back_step")  # runs the forward pass, then one BPTT cell
     assert not hints[id(window.gradients.norm_plot)].isVisible()
     assert hints[id(window.gradients.heat_plot)].isVisible()  # it shows layer 0: not reached yet
+    assert not hints[id(window.gradients.param_plot)].isVisible()  # a live run sums dL/dθ step by step
     frame = window.frame
     assert frame.position == frame.num_forward + 1 and frame.phase == "backward"
     grad_norm = frame.trace.grad_norm  # (L, D, T)

@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 from ..qt import QtCore, QtWidgets, pg  # noqa: F401 - the panels import these here
-from ..style import DIVERGING, LABEL_STYLE, LogAxis, style_plot  # noqa: F401 - LogAxis: its users import it here
+from ..style import DIVERGING, LABEL_STYLE, ClippedTitle, LogAxis, style_plot  # noqa: F401 - LogAxis: its users import it here
 
 
 def finite_absmax(values: np.ndarray, default: float = 1.0) -> float:
@@ -46,7 +46,11 @@ def integer_ticks(axis, count: int, max_labels: int = 12) -> None:
         if nice >= step:
             step = nice
             break
-    axis.setTicks([[(i, str(i)) for i in range(0, count, step)], []])
+    # Every other label on a second level: pyqtgraph drops a level whose labels would crowd the
+    # axis, so a narrow plot reads "0 10 20 30" instead of "0 51015202535".
+    major = [(i, str(i)) for i in range(0, count, 2 * step)]
+    minor = [(i, str(i)) for i in range(step, count, 2 * step)]
+    axis.setTicks([major, minor] if count > 2 * step else [major, []])
 
 
 def set_range(plot, x=None, y=None) -> None:
@@ -178,6 +182,7 @@ class Heatmap:
         # the bar would push levels and a LUT onto it, and the image here is already coloured.
         self.bar.img_list = []
         plot.layout.addItem(self.bar, 2, 5)
+        ClippedTitle.adopt(plot).span(plot, 5)  # the title may use the width over the colour bar too
         plot.layout.setColumnFixedWidth(4, 5)
         self._lut = DIVERGING.getLookupTable(nPts=256, alpha=True)
         self._shape = None

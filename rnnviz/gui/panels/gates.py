@@ -42,9 +42,15 @@ class GatesPanel(TimeCanvas):
             return
         self.note.setText("Gates of the selected layer, direction and batch element; click a plot to move there.")
         panels = [(g.key, g.label, g.levels) for g in gates] + ([("C", "c_t  cell state", None)] if kind == "lstm" else [])
+        last_row = len(panels) // 2  # the saturated-fraction plot's row, or the last heatmaps' row
         for i, (key, label, levels) in enumerate(panels):
             plot = self.add_plot(i // 2, i % 2, label, "timestep t", "unit")
-            self.heatmaps[key] = Heatmap(plot, "value", levels=levels or (-1.0, 1.0))
+            heatmap = Heatmap(plot, "value", levels=levels or (-1.0, 1.0))
+            # Five heatmaps share one dock: axis names once (the bottom row), the colour bar bare.
+            heatmap.bar.getAxis("left").showLabel(False)
+            if i // 2 < last_row - (0 if len(panels) % 2 else 1):
+                plot.getAxis("bottom").showLabel(False)
+            self.heatmaps[key] = heatmap
             self.add_time_plot(plot, lambda x, y, k=key, n=label: self._heat_value(k, n, x, y))
         row = (len(panels) + 1) // 2
         if len(panels) % 2:  # an odd count leaves a cell free next to the last heatmap: use it
@@ -60,6 +66,7 @@ class GatesPanel(TimeCanvas):
                 connect="finite")
         set_title(self.fraction_plot, coloured_title("Saturated", [g.key.lower() for g in gates], LINE_COLOURS),
                   size="11pt")
+        self.fraction_plot.getAxis("left").setTicks([[(0.0, "0"), (0.5, ".5"), (1.0, "1")], []])
 
     # -- data in ------------------------------------------------------------------------
     def show_frame(self, frame: Frame, selection: Selection) -> None:
@@ -74,16 +81,19 @@ class GatesPanel(TimeCanvas):
         some = np.asarray(trace.gates[gates[0].key])
         L, D, T, B, H = some.shape
         layer, direction, batch = min(selection.layer, L - 1), min(selection.direction, D - 1), min(selection.batch, B - 1)
-        where = f"layer {layer}" + (f" dir {direction}" if D > 1 else "") + f", batch {batch}"
+        where = f"layer {layer}" + (f", direction {direction}" if D > 1 else "") + f", batch element {batch}"
+        self.note.setText(f"Gates of {where} (the selection above); click a plot to move there.")
         for gate in gates:
             values = np.asarray(trace.gates[gate.key])[layer, direction, :, batch, :]  # (T, H)
             self.heatmaps[gate.key].set(values.T, levels=gate.levels)
-            set_title(self.heatmaps[gate.key].plot, f"{gate.label}  ({where})", size="11pt")
+            set_title(self.heatmaps[gate.key].plot, gate.label, size="11pt")
+            _end_ticks(self.heatmaps[gate.key], H)
         if "C" in self.heatmaps and getattr(trace, "cell", None) is not None:
             cell = np.asarray(trace.cell)[layer, direction, :, batch, :]
             m = finite_absmax(np.asarray(trace.cell)[layer, direction])
             self.heatmaps["C"].set(cell.T, levels=(-m, m))
-            set_title(self.heatmaps["C"].plot, f"c_t  cell state  ({where})", size="11pt")
+            set_title(self.heatmaps["C"].plot, "c_t  cell state", size="11pt")
+            _end_ticks(self.heatmaps["C"], H)
         fractions = gate_saturation(trace)
         self.fractions = {k: v[layer, direction] for k, v in fractions.items()}
         t_axis = np.arange(T)
@@ -110,3 +120,15 @@ class GatesPanel(TimeCanvas):
         t = int(np.floor(x + 0.5))
         parts = [f"{k.lower()}: {v[t]:.0%}" for k, v in self.fractions.items() if 0 <= t < len(v) and np.isfinite(v[t])]
         return f"saturated at t={t}: " + ", ".join(parts) if parts else None
+
+
+def _end_ticks(heatmap: Heatmap, units: int) -> None:
+    """Label only the ends of the unit axis and the colour bar: a heatmap a few rows of text high
+    has room for two labels, and pyqtgraph's own choice overlaps there."""
+    lo, hi = heatmap.levels
+    wanted = (units, lo, hi)
+    if getattr(heatmap, "_rnnviz_end_ticks", None) == wanted:
+        return  # setTicks redraws the axis: only when something changed
+    heatmap._rnnviz_end_ticks = wanted
+    heatmap.plot.getAxis("left").setTicks([[(0, "0"), (units - 1, str(units - 1))], []])
+    heatmap.bar.getAxis("right").setTicks([[(lo, f"{lo:.2g}"), (hi, f"{hi:.2g}")], []])

@@ -40,13 +40,22 @@ def magnitude_levels(values: np.ndarray) -> tuple[float, float]:
 
 
 EMPTY_HINT = "run the backward pass (B) to fill this"
+BAR_LABEL_PITCH = 14  # pixels per parameter name on the bar plot's axis
+# Once the backward pass is under way the plain hint would be false: say what the plot waits for.
+PARAMS_HINT = "the bars fill once the backward pass reaches t=0"
+NO_TERMS_HINT = "this recording holds no per-step dL/dW_hh terms"
+
+
+def _hint_html(text: str) -> str:
+    return text.replace(" to fill", "<br>to fill")  # break after "(B)", not before "this"
 
 
 def _empty_hint(plot: pg.PlotItem) -> QtWidgets.QGraphicsTextItem:
     """Grey text centred in the plot's view box (pixels, not data coordinates: it stays put whatever
     the axis range or log mode); shown while the plot has nothing to draw."""
     item = QtWidgets.QGraphicsTextItem(plot.vb)
-    item.setHtml(EMPTY_HINT.replace(" to fill", "<br>to fill"))  # break after "(B)", not before "this"
+    item.setHtml(_hint_html(EMPTY_HINT))
+    item.hint_text = EMPTY_HINT
     item.setDefaultTextColor(QtGui.QColor("#888888"))
     font = item.font()
     font.setPointSizeF(12)
@@ -66,7 +75,12 @@ def _empty_hint(plot: pg.PlotItem) -> QtWidgets.QGraphicsTextItem:
     return item
 
 
-def _show_hint(plot: pg.PlotItem, hint: QtWidgets.QGraphicsTextItem, empty: bool, hide_y_values: bool = False) -> None:
+def _show_hint(plot: pg.PlotItem, hint: QtWidgets.QGraphicsTextItem, empty: bool, hide_y_values: bool = False,
+               text: str = EMPTY_HINT) -> None:
+    if empty and text != hint.hint_text:
+        hint.hint_text = text
+        hint.setHtml(_hint_html(text))
+        plot.vb.sigResized.emit(plot.vb)  # re-centre the new text
     hint.setVisible(empty)
     axis = plot.getAxis("left")
     if hide_y_values and axis.style["showValues"] == empty:  # an empty log axis shows arbitrary ticks ("2, 5")
@@ -118,6 +132,8 @@ class GradientsPanel(TimeCanvas):
         self._grad = np.full((1, 1), np.nan)
         self._param_names: list[str] = []
         self._bar_names: list[str] | None = None
+        self._bar_step = 0  # every k-th bar named: as many names as the plot's height has room for
+        self.param_plot.vb.sigResized.connect(lambda *_: self._label_bars())
         self._norms = self._contrib = None   # what the hover reads: copies of the drawn values
         self._shown = None   # (run_id, backward cells done, total, selection) drawn last
         self._set_log(True)
@@ -194,7 +210,9 @@ class GradientsPanel(TimeCanvas):
             item.setSymbol(symbols)
         waiting = "" if np.isfinite(grad_norm).any() else "  (press B)"
         _show_hint(self.norm_plot, self.hints[id(self.norm_plot)], not (grad_norm > 0).any(), hide_y_values=True)
-        _show_hint(self.contrib_plot, self.hints[id(self.contrib_plot)], not (contrib > 0).any(), hide_y_values=True)
+        backward_begun = frame.position > frame.num_forward
+        _show_hint(self.contrib_plot, self.hints[id(self.contrib_plot)], not (contrib > 0).any(), hide_y_values=True,
+                   text=NO_TERMS_HINT if backward_begun and np.isfinite(grad_norm).any() else EMPTY_HINT)
         set_title(self.norm_plot, coloured_title("‖dL/dh_t‖" + waiting, names, LINE_COLOURS), size="11pt")
         set_title(self.contrib_plot, coloured_title("dL/dW_hh term t", names if L * D > 1 else [], LINE_COLOURS), size="11pt")
         for plot in (self.norm_plot, self.contrib_plot):
@@ -219,12 +237,13 @@ class GradientsPanel(TimeCanvas):
         self._param_names = list(norms)
         values = np.array([norms[n] for n in self._param_names], dtype=np.float64)
         values = np.where(np.isfinite(values), values, 0.0)
-        _show_hint(self.param_plot, self.hints[id(self.param_plot)], not (values > 0).any())
+        _show_hint(self.param_plot, self.hints[id(self.param_plot)], not (values > 0).any(),
+                   text=PARAMS_HINT if frame.position > frame.num_forward else EMPTY_HINT)
         y = np.arange(len(values))
         self.bars.setOpts(x0=np.zeros(len(values)), y=y, width=values, height=0.7)
         if self._param_names != self._bar_names:
             self._bar_names = list(self._param_names)
-            self.param_plot.getAxis("left").setTicks([[(i, n) for i, n in enumerate(self._param_names)]])
+            self._label_bars()
         if len(values):
             set_range(self.param_plot, (0, 1.05 * (float(values.max()) or 1.0)), (-0.6, len(values) - 0.4))
         self.set_cursor(frame.t)
@@ -253,3 +272,14 @@ class GradientsPanel(TimeCanvas):
             return f"dL/dh_t[t={t}, unit={unit}] = not reached yet"
         log = f"  (log10|dL/dh_t| = {np.log10(abs(v)):.2f})" if self.log_box.isChecked() and v else ""
         return f"dL/dh_t[t={t}, unit={unit}] = {v:.4g}{log}"
+
+    def _label_bars(self) -> None:
+        """Name every bar the axis has room for (a line of text each), every k-th when it has not:
+        ten names in a plot 120 px high would print over each other."""
+        names = self._bar_names or []
+        room = max(1, int(self.param_plot.vb.height() // BAR_LABEL_PITCH))
+        step = max(1, -(-len(names) // room))
+        if step == self._bar_step and getattr(self, "_labelled", None) == names:
+            return
+        self._bar_step, self._labelled = step, list(names)
+        self.param_plot.getAxis("left").setTicks([[(i, n) for i, n in enumerate(names) if i % step == 0]])

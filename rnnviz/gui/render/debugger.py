@@ -27,6 +27,12 @@ def _close(window) -> None:
     window.deleteLater()
 
 
+def _vertical():
+    from ..qt import QtCore
+
+    return QtCore.Qt.Orientation.Vertical
+
+
 def render_gates(output) -> Path:
     """The LSTM of lesson 6 after its forward pass, the Gates dock raised."""
     from .views import _save, _wait
@@ -34,6 +40,8 @@ def render_gates(output) -> Path:
     window = _window("lstm-memory")
     try:
         window.docks["Gates"].raise_()
+        # Five heatmaps need the height: the Shapes dock above gives it up for this picture.
+        window.resizeDocks([window.docks["Gates"]], [640], _vertical())
         window.session.run_to(window.session.runner.num_forward - 15)
         _wait(window.is_idle)
         return _save(window, output)

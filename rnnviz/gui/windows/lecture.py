@@ -16,6 +16,7 @@ THEMES = {
     "dark": {"bg": "#000000", "fg": "#ffffff", "panel": "#161616", "accent": "#ffd21f", "select": "#3a3a00"},
 }
 PRESENTATION_POINTS = 16  # widget text; plot ticks and titles scale from it
+SMALL_SCREEN_WIDTH = 1500  # below it two plots share ~450 px: plot text a step smaller, or titles collide
 FOLDED_DOCKS = ("Network", "Messages", "Breakpoints")  # the controls a class does not need to see
 
 
@@ -42,9 +43,14 @@ def stylesheet(theme: str, points: int = PRESENTATION_POINTS) -> str:
     """
 
 
-def theme_settings(theme: str, points: int = PRESENTATION_POINTS) -> dict:
+def theme_settings(theme: str, points: int = PRESENTATION_POINTS, plot_points: int | None = None) -> dict:
     """What set_title and the cell equation read from a presenting window (style.theme_of)."""
-    return {"name": theme, "fg": THEMES[theme]["fg"], "title_size": f"{points - 2}pt", "points": points}
+    return {"name": theme, "fg": THEMES[theme]["fg"], "title_size": f"{(plot_points or points) - 2}pt", "points": points}
+
+
+def plot_points(width: int) -> int:
+    """The point size plot text scales from in a presenting window `width` pixels wide."""
+    return PRESENTATION_POINTS if width >= SMALL_SCREEN_WIDTH else PRESENTATION_POINTS - 2
 
 
 def _plot_items(root: QtWidgets.QWidget):
@@ -121,6 +127,7 @@ class Presentation(QtCore.QObject):
         self.theme = theme
         self.active = False
         self._saved = None
+        self._plot_points = None
 
     def toggle(self) -> None:
         self.set_active(not self.active)
@@ -159,11 +166,21 @@ class Presentation(QtCore.QObject):
                 w.showNormal()
         self.toggled.emit(self.active)
 
+    def fit_plots(self) -> None:
+        """Plot text for the window's present width (a laptop screen gets it a step smaller)."""
+        w = self.window
+        points = plot_points(w.width())
+        if self.active and points != self._plot_points:
+            self._plot_points = points
+            w.rnnviz_theme = theme_settings(self.theme, plot_points=points)  # this window only (style.theme_of)
+            style_plots(w, self.theme, points)
+
     def _apply(self) -> None:
         w = self.window
-        w.rnnviz_theme = theme_settings(self.theme)  # this window only (style.theme_of reads it)
+        self._plot_points = plot_points(w.width())
+        w.rnnviz_theme = theme_settings(self.theme, plot_points=self._plot_points)  # this window only (style.theme_of)
         w.setStyleSheet(stylesheet(self.theme))
-        style_plots(w, self.theme, PRESENTATION_POINTS)
+        style_plots(w, self.theme, self._plot_points)
         docks = w.docks
         for name in FOLDED_DOCKS:
             if name in docks:
