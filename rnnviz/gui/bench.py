@@ -205,7 +205,7 @@ def format_table(results: list[dict]) -> str:
 def measure_first_paint(runs: int) -> dict:
     """Seconds from interpreter start to the default window's first paint, fresh processes,
     alternating the start-up as it is (torch loaded after the paint) with torch imported first."""
-    from .startup import first_paint
+    from .first_paint import first_paint
 
     now, torch_first = [], []
     for _ in range(runs):

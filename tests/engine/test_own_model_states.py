@@ -132,7 +132,7 @@ def test_record_takes_h0_as_keyword(kind):
     if not cell:
         out, _ = module(x, state)
         _close(by_keyword.output, out)
-    from rnnviz.engine.model_record import record_parts   # what rnnviz.show(module, x, h0=...) records
+    from rnnviz.engine.record import record_parts   # what rnnviz.show(module, x, h0=...) records
     (shown,) = record_parts(module, x, h0=state).values()
     _close(shown.hidden_grad, by_position.hidden_grad)
     with pytest.raises(TypeError, match="at most inputs and h0"):

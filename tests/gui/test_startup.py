@@ -4,7 +4,7 @@ import sys
 
 from guihelp import wait_idle
 
-from rnnviz.gui.startup import first_paint
+from rnnviz.gui.first_paint import first_paint
 
 
 def test_the_window_paints_before_torch_is_imported():
