@@ -170,24 +170,44 @@ def _gru_forward(x, h0, w, reverse, hidden, work) -> LayerForward:
 def _lstm_forward(x, h0, c0, w, reverse, hidden, cell, work) -> LayerForward:
     T, B, _ = x.shape
     H = h0.shape[-1]
-    ifgo = _input_projection(x, w, w.bias_hh, work)      # (T, B, 4H), activated in place below
-    recurrent = _Recurrent(w.weight_hh, B)
+    # torch's CPU tanh costs about six sigmoids, so tanh(a) = 1 - 2σ(-2a) here: with the G rows of
+    # the weights and biases scaled by -2 (exact in floating point) the matmuls give -2a directly
+    # and ONE in-place sigmoid covers all four gates of a step.
+    ifgo = _input_projection(x, _scaled_g_rows(w, H), None, work)   # (T, B, 4H), activated in place below
+    recurrent = _Recurrent(_scale_rows(w.weight_hh, H), B)
     scratch = torch.empty_like(h0)
-    steps = list(zip(ifgo.unbind(0), ifgo[..., :2 * H].unbind(0), ifgo[..., 2 * H:3 * H].unbind(0),
-                     ifgo[..., 3 * H:].unbind(0), ifgo[..., :H].unbind(0), ifgo[..., H:2 * H].unbind(0),
-                     hidden.unbind(0), cell.unbind(0)))
+    steps = list(zip(ifgo.unbind(0), ifgo[..., :H].unbind(0), ifgo[..., H:2 * H].unbind(0),
+                     ifgo[..., 2 * H:3 * H].unbind(0), ifgo[..., 3 * H:].unbind(0), hidden.unbind(0), cell.unbind(0)))
     h, c = h0, c0
     for t in _order(T, reverse):
-        step, i_f, g, o, i, f, h_out, c_out = steps[t]
+        step, i, f, s_g, o, h_out, c_out = steps[t]
         total = recurrent.add(h, step)
-        torch.sigmoid(total[:, :2 * H], out=i_f)
-        torch.tanh(total[:, 2 * H:3 * H], out=g)
-        torch.sigmoid(total[:, 3 * H:], out=o)
-        torch.mul(i, g, out=c_out)
+        if total is not step:
+            torch.sigmoid(total, out=step)
+        else:
+            step.sigmoid_()                            # I_t, F_t, O_t and S_t = σ(-2 a_g), G_t = 1 - 2 S_t
+        torch.addcmul(i, i, s_g, value=-2, out=c_out)  # I_t ⊙ G_t
         c = c_out.addcmul_(f, c)                       # C_t = F_t ⊙ C_{t-1} + I_t ⊙ G_t
-        h = torch.mul(o, torch.tanh(c, out=scratch), out=h_out)  # H_t = O_t ⊙ tanh(C_t)
+        torch.mul(c, -2, out=scratch).sigmoid_()
+        h = torch.addcmul(o, o, scratch, value=-2, out=h_out)  # H_t = O_t ⊙ tanh(C_t)
+    ifgo[..., 2 * H:3 * H].mul_(-2).add_(1)            # G_t = 1 - 2 S_t, for all t at once
     gates = {"I": ifgo[..., :H], "F": ifgo[..., H:2 * H], "G": ifgo[..., 2 * H:3 * H], "O": ifgo[..., 3 * H:]}
     return LayerForward("lstm", "tanh", reverse, x, h0, c0, hidden, cell, gates, ifgo, None, h.clone(), c.clone())
+
+
+def _scale_rows(weight: torch.Tensor | None, H: int) -> torch.Tensor | None:
+    """A copy of an LSTM weight or bias with its G rows (2H:3H) times -2."""
+    if weight is None:
+        return None
+    scaled = weight.detach().clone()
+    scaled[2 * H:3 * H].mul_(-2)
+    return scaled
+
+
+def _scaled_g_rows(w: LayerWeights, H: int) -> LayerWeights:
+    """W_ih and b_ih + b_hh with the G rows times -2, for the input projection."""
+    bias = w.bias_ih if w.bias_hh is None else (w.bias_hh if w.bias_ih is None else w.bias_ih + w.bias_hh)
+    return LayerWeights(w.names, _scale_rows(w.weight_ih, H), w.weight_hh, _scale_rows(bias, H), None)
 
 
 @torch.no_grad()
@@ -266,8 +286,8 @@ def _gru_backward(run: LayerForward, hidden_grad, w) -> LayerGrads:
 def _lstm_backward(run: LayerForward, hidden_grad, w) -> LayerGrads:
     T, B, H = run.hidden.shape
     i, f, g, o = (run.work[..., k * H:(k + 1) * H] for k in range(4))
-    tanh_c = torch.tanh(run.cell)
-    to_cell = o * (1 - tanh_c * tanh_c)                       # dC_t/dH_t path factor
+    tanh_c = torch.mul(run.cell, -2).sigmoid_().mul_(-2).add_(1)  # 1 - 2σ(-2C): see _lstm_forward
+    to_cell = torch.mul(tanh_c, tanh_c).neg_().add_(1).mul_(o)    # dC_t/dH_t path factor
     # dL/d(gate pre-activations) = [dC dC dC dH] ⊙ factors
     factors = torch.empty(T, B, 4, H, dtype=run.hidden.dtype, device=run.hidden.device)
     f_i, f_f, f_g, f_o = factors.unbind(2)
