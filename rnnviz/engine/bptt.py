@@ -170,24 +170,44 @@ def _gru_forward(x, h0, w, reverse, hidden, work) -> LayerForward:
 def _lstm_forward(x, h0, c0, w, reverse, hidden, cell, work) -> LayerForward:
     T, B, _ = x.shape
     H = h0.shape[-1]
-    ifgo = _input_projection(x, w, w.bias_hh, work)      # (T, B, 4H), activated in place below
-    recurrent = _Recurrent(w.weight_hh, B)
+    # torch's CPU tanh costs about six sigmoids, so tanh(a) = 1 - 2σ(-2a) here: with the G rows of
+    # the weights and biases scaled by -2 (exact in floating point) the matmuls give -2a directly
+    # and ONE in-place sigmoid covers all four gates of a step.
+    ifgo = _input_projection(x, _scaled_g_rows(w, H), None, work)   # (T, B, 4H), activated in place below
+    recurrent = _Recurrent(_scale_rows(w.weight_hh, H), B)
     scratch = torch.empty_like(h0)
-    steps = list(zip(ifgo.unbind(0), ifgo[..., :2 * H].unbind(0), ifgo[..., 2 * H:3 * H].unbind(0),
-                     ifgo[..., 3 * H:].unbind(0), ifgo[..., :H].unbind(0), ifgo[..., H:2 * H].unbind(0),
-                     hidden.unbind(0), cell.unbind(0)))
+    steps = list(zip(ifgo.unbind(0), ifgo[..., :H].unbind(0), ifgo[..., H:2 * H].unbind(0),
+                     ifgo[..., 2 * H:3 * H].unbind(0), ifgo[..., 3 * H:].unbind(0), hidden.unbind(0), cell.unbind(0)))
     h, c = h0, c0
     for t in _order(T, reverse):
-        step, i_f, g, o, i, f, h_out, c_out = steps[t]
+        step, i, f, s_g, o, h_out, c_out = steps[t]
         total = recurrent.add(h, step)
-        torch.sigmoid(total[:, :2 * H], out=i_f)
-        torch.tanh(total[:, 2 * H:3 * H], out=g)
-        torch.sigmoid(total[:, 3 * H:], out=o)
-        torch.mul(i, g, out=c_out)
+        if total is not step:
+            torch.sigmoid(total, out=step)
+        else:
+            step.sigmoid_()                            # I_t, F_t, O_t and S_t = σ(-2 a_g), G_t = 1 - 2 S_t
+        torch.addcmul(i, i, s_g, value=-2, out=c_out)  # I_t ⊙ G_t
         c = c_out.addcmul_(f, c)                       # C_t = F_t ⊙ C_{t-1} + I_t ⊙ G_t
-        h = torch.mul(o, torch.tanh(c, out=scratch), out=h_out)  # H_t = O_t ⊙ tanh(C_t)
+        torch.mul(c, -2, out=scratch).sigmoid_()
+        h = torch.addcmul(o, o, scratch, value=-2, out=h_out)  # H_t = O_t ⊙ tanh(C_t)
+    ifgo[..., 2 * H:3 * H].mul_(-2).add_(1)            # G_t = 1 - 2 S_t, for all t at once
     gates = {"I": ifgo[..., :H], "F": ifgo[..., H:2 * H], "G": ifgo[..., 2 * H:3 * H], "O": ifgo[..., 3 * H:]}
     return LayerForward("lstm", "tanh", reverse, x, h0, c0, hidden, cell, gates, ifgo, None, h.clone(), c.clone())
+
+
+def _scale_rows(weight: torch.Tensor | None, H: int) -> torch.Tensor | None:
+    """A copy of an LSTM weight or bias with its G rows (2H:3H) times -2."""
+    if weight is None:
+        return None
+    scaled = weight.detach().clone()
+    scaled[2 * H:3 * H].mul_(-2)
+    return scaled
+
+
+def _scaled_g_rows(w: LayerWeights, H: int) -> LayerWeights:
+    """W_ih and b_ih + b_hh with the G rows times -2, for the input projection."""
+    bias = w.bias_ih if w.bias_hh is None else (w.bias_hh if w.bias_ih is None else w.bias_ih + w.bias_hh)
+    return LayerWeights(w.names, _scale_rows(w.weight_ih, H), w.weight_hh, _scale_rows(bias, H), None)
 
 
 @torch.no_grad()
@@ -266,28 +286,33 @@ def _gru_backward(run: LayerForward, hidden_grad, w) -> LayerGrads:
 def _lstm_backward(run: LayerForward, hidden_grad, w) -> LayerGrads:
     T, B, H = run.hidden.shape
     i, f, g, o = (run.work[..., k * H:(k + 1) * H] for k in range(4))
-    tanh_c = torch.tanh(run.cell)
-    to_cell = o * (1 - tanh_c * tanh_c)                       # dC_t/dH_t path factor
-    # dL/d(gate pre-activations) = [dC dC dC dH] ⊙ factors
-    factors = torch.empty(T, B, 4, H, dtype=run.hidden.dtype, device=run.hidden.device)
-    f_i, f_f, f_g, f_o = factors.unbind(2)
-    torch.mul(g, i, out=f_i).mul_(1 - i)
+    # Few passes over (T, B, H) arrays, the products written as addcmul: with S = σ(-2C) (tanh C = 1 - 2S, see
+    # _lstm_forward), dC_t/dH_t = O(1 - tanh²C) = 4 O S(1 - S); the gate factors are the derivatives of
+    # the activations times what each gate multiplies: I' = G I(1-I), F' = C_{t-1} F(1-F), G' = I(1-G²),
+    # O' = tanh C · O(1-O).
+    s = torch.mul(run.cell, -2).sigmoid_()
+    to_cell = torch.addcmul(s, s, s, value=-1).mul_(o).mul_(4)
+    # The factors buffer becomes dL/d(gate pre-activations) in the loop: one (T, B, 4H) array, not two.
+    grad_gates = torch.empty(T, B, 4 * H, dtype=run.hidden.dtype, device=run.hidden.device)
+    f_i, f_f, f_g, f_o = (grad_gates[..., k * H:(k + 1) * H] for k in range(4))
+    torch.mul(i, g, out=f_i)
+    torch.addcmul(i, f_i, g, value=-1, out=f_g)               # I - I G²
+    f_i.addcmul_(f_i, i, value=-1)                            # I G - I G I
+    torch.addcmul(f, f, f, value=-1, out=f_f)
     first, rest = _shifted(run.cell, run.c0, run.reverse)
     head, tail = (slice(T - 1, T), slice(0, T - 1)) if run.reverse else (slice(0, 1), slice(1, T))
-    torch.mul(f[tail], rest, out=f_f[tail])
-    torch.mul(f[head], first.unsqueeze(0), out=f_f[head])
-    f_f.mul_(1 - f)
-    torch.mul(g, g, out=f_g).neg_().add_(1).mul_(i)
-    torch.mul(tanh_c, o, out=f_o).mul_(1 - o)
-    del tanh_c
-    grad_gates = torch.empty(T, B, 4 * H, dtype=run.hidden.dtype, device=run.hidden.device)
+    f_f[tail].mul_(rest)
+    f_f[head].mul_(first.unsqueeze(0))
+    torch.addcmul(o, o, o, value=-1, out=f_o)
+    f_o.addcmul_(f_o, s, value=-2)                            # O(1-O)(1 - 2S)
+    del s
     grad_c = torch.empty_like(run.hidden[0])
+    spread = torch.empty(B, 4 * H, dtype=run.hidden.dtype, device=run.hidden.device)
     recurrent = _Recurrent(w.weight_hh.t(), B)
-    steps = list(zip(hidden_grad.unbind(0), to_cell.unbind(0), factors.unbind(0), f.unbind(0),
-                     grad_gates.unbind(0)))
+    steps = list(zip(hidden_grad.unbind(0), to_cell.unbind(0), grad_gates.unbind(0), f.unbind(0)))
     later = None
     for t in reversed(_order(T, run.reverse)):
-        grad_h, to_cell_t, factor, _, slot = steps[t]
+        grad_h, to_cell_t, slot, _ = steps[t]
         if later is None:
             torch.mul(grad_h, to_cell_t, out=grad_c)
         else:
@@ -297,8 +322,8 @@ def _lstm_backward(run: LayerForward, hidden_grad, w) -> LayerGrads:
                 grad_h.copy_(total)
             grad_c.mul_(later_f).addcmul_(grad_h, to_cell_t)  # dC_t = dC_{t+1} F_{t+1} + dH_t ⊙ dC_t/dH_t
         # dC feeds I, F, G and dH feeds O: a cat and one mul beat broadcasting into a strided view (4 vs 14 us)
-        torch.cat([grad_c, grad_c, grad_c, grad_h], dim=1, out=slot).mul_(factor.view(B, 4 * H))
-        later = (slot, steps[t][3])
+        torch.cat([grad_c, grad_c, grad_c, grad_h], dim=1, out=spread)
+        later = (slot.mul_(spread), steps[t][3])
     return LayerGrads(hidden_grad, grad_gates, grad_gates)
 
 

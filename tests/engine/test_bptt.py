@@ -38,3 +38,33 @@ def test_one_layer_matches_torch(kind, nonlinearity, reverse, bias):
     other_grads = bptt.layer_backward(other_run, upstream[..., (1 - reverse) * H:(2 - reverse) * H], other)
     total = bptt.input_grad(grads, w) + bptt.input_grad(other_grads, other)
     torch.testing.assert_close(total, x.grad, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("scale", [1e-6, 60.0])
+def test_lstm_tanh_through_the_sigmoid_holds_when_tiny_or_saturated(scale):
+    """The LSTM path computes tanh(a) as 1 - 2σ(-2a): check it where that could go wrong, with
+    pre-activations near 0 (cancellation) and far out (σ underflows, tanh is exactly ±1)."""
+    torch.manual_seed(1)
+    T, B, I, H = 7, 3, 4, 5
+    module = nn.LSTM(I, H).double()
+    with torch.no_grad():
+        for p in module.parameters():
+            p.mul_(scale)
+    x = torch.randn(T, B, I, dtype=torch.float64, requires_grad=True)
+    h0, c0 = torch.randn(1, B, H, dtype=torch.float64) * scale, torch.randn(1, B, H, dtype=torch.float64)
+    out, (h_n, c_n) = module(x, (h0, c0))
+    upstream = torch.randn_like(out)
+    out.backward(upstream)
+    w = layer_weights(module, 0, 0, False)
+    run = bptt.layer_forward("lstm", x.detach(), h0[0], c0[0], w)
+    torch.testing.assert_close(run.hidden, out.detach(), rtol=1e-9, atol=1e-12)
+    torch.testing.assert_close(run.c_n, c_n.detach()[0], rtol=1e-9, atol=1e-12)
+    previous = torch.cat([h0, run.hidden[:-1]])
+    pre_g = (x.detach() @ w.weight_ih[2 * H:3 * H].T + previous @ w.weight_hh[2 * H:3 * H].T
+             + w.bias_ih[2 * H:3 * H] + w.bias_hh[2 * H:3 * H])
+    torch.testing.assert_close(run.gates["G"], torch.tanh(pre_g).detach(), rtol=1e-9, atol=1e-12)
+    grads = bptt.layer_backward(run, upstream, w)
+    params = dict(module.named_parameters())
+    for name, value in bptt.weight_grads(run, grads, w).items():
+        torch.testing.assert_close(value, params[name].grad, rtol=1e-9, atol=1e-9 * scale, msg=name)
+    torch.testing.assert_close(bptt.input_grad(grads, w), x.grad, rtol=1e-9, atol=1e-9 * scale)
