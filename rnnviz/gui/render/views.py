@@ -72,7 +72,7 @@ def render_presentation(output, size=(1920, 1080), theme: str = "light", lesson:
     try:
         window.resize(*size)
         window.show()
-        _wait(window.session.is_idle)
+        _wait(window.is_idle)
         extras = window.view_extras
         extras.presentation.set_theme(theme)
         extras.presentation.set_active(True, full_screen=False)
@@ -80,7 +80,7 @@ def render_presentation(output, size=(1920, 1080), theme: str = "light", lesson:
         extras.show_lessons().select(lesson)
         runner = window.session.runner
         window.session.run_to(runner.num_forward + (len(runner.schedule) - runner.num_forward) // 2)
-        _wait(window.session.is_idle)
+        _wait(window.is_idle)
         window.resize(*size)
         _process()
         extras._presentation_layout()
@@ -98,9 +98,9 @@ def render_spectral(output, size=(1400, 800), preset: str = "vanishing-tanh") ->
     window = MainWindow(get_preset(preset))
     try:
         window.show()
-        _wait(window.session.is_idle)
+        _wait(window.is_idle)
         window.session.run_backward()
-        _wait(window.session.is_idle)
+        _wait(window.is_idle)
         spectral_window = window.view_extras.show_spectral()
         spectral_window.resize(*size)
         spectral_window.show_frame(window.session.frame)
