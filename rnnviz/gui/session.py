@@ -229,6 +229,9 @@ class Session(QtCore.QObject):
         elif isinstance(item, Built):
             self.runner, self.spec, self.device, self.read_only = item.runner, item.spec, item.device, item.read_only
             self.built.emit(item.spec)
+            # Here, on the GUI thread: a collection in the worker thread can free Qt objects (widgets
+            # of a closed window) off their own thread, which aborts the process.
+            settle_garbage()
         elif isinstance(item, DevicesFound):
             self.devices_found.emit(item.devices)
         elif isinstance(item, JobResult):
@@ -252,7 +255,6 @@ class Session(QtCore.QObject):
             raise Cancelled("build cancelled")
         device = spec.device
         yield Built(runner, spec, device)
-        settle_garbage()
         yield final_frame(runner, device)
         if not self._backward_ready:  # while the user looks at the new network, not on its first Backward step
             preload_backward_imports()
@@ -270,7 +272,6 @@ class Session(QtCore.QObject):
     def _open_job(self, trace):
         runner = ReplayRunner(trace)
         yield Built(runner, trace.spec, trace.device, read_only=True)
-        settle_garbage()
         yield final_frame(runner, runner.trace.device, read_only=True)
 
     @session_job
@@ -279,7 +280,6 @@ class Session(QtCore.QObject):
         runner = factory()
         device = str(next(runner.module.parameters()).device) if runner.module is not None else "cpu"
         yield Built(runner, spec, device)
-        settle_garbage()
         yield final_frame(runner, device)
 
     @session_job
