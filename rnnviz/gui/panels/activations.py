@@ -167,11 +167,7 @@ class ActivationsPanel(TimeCanvas):
 
     # -- hover --------------------------------------------------------------------------
     def _heat_value(self, x, y):
-        hit = self.heatmap.value(x, y)
-        if hit is None:
-            return None
-        t, unit, v = hit
-        return f"h_t[t={t}, unit={unit}] = {'not computed yet' if np.isnan(v) else f'{v:.4g}'}"
+        return self.heatmap.hover_text("h_t", x, y)
 
     def _line_value(self, x, y):
         t = int(np.floor(x + 0.5))

@@ -260,3 +260,11 @@ class Heatmap:
         if 0 <= t < cols and 0 <= row < rows:
             return t, row, float(self.data[row, t])
         return None
+
+    def hover_text(self, name: str, x: float, y: float, missing: str = "not computed yet") -> str | None:
+        """'name[t=.., unit=..] = value' under (x, y), or None off the image."""
+        hit = self.value(x, y)
+        if hit is None:
+            return None
+        t, unit, v = hit
+        return f"{name}[t={t}, unit={unit}] = {missing if math.isnan(v) else f'{v:.4g}'}"

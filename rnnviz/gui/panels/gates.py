@@ -110,11 +110,7 @@ class GatesPanel(TimeCanvas):
         return self.heatmaps[key].data
 
     def _heat_value(self, key, label, x, y):
-        hit = self.heatmaps[key].value(x, y)
-        if hit is None:
-            return None
-        t, unit, v = hit
-        return f"{label.split()[0]}[t={t}, unit={unit}] = {'not computed yet' if np.isnan(v) else f'{v:.4g}'}"
+        return self.heatmaps[key].hover_text(label.split()[0], x, y)
 
     def _fraction_value(self, x, y):
         t = int(np.floor(x + 0.5))

@@ -193,8 +193,8 @@ class CompareView(QtWidgets.QWidget):
         return f"‖dL/dh_t‖ at t={t}: A {values[0]:.3g}, B {values[1]:.3g}"
 
     def _heat_value(self, i: int, x, y):
-        hit = self.heatmaps[i].value(x, y)
-        return None if hit is None else f"{'AB'[i]}: h_t[t={hit[0]}, unit={hit[1]}] = {hit[2]:.4g}"
+        text = self.heatmaps[i].hover_text("h_t", x, y)
+        return None if text is None else f"{'AB'[i]}: {text}"
 
 
 def _name_of(spec) -> str:
