@@ -81,13 +81,6 @@ def lstm_step(gi: torch.Tensor, h: torch.Tensor, c: torch.Tensor, w: LayerWeight
     return h_next, c_next, {"I": i, "F": f, "G": g, "O": o}
 
 
-def previous_states(states: torch.Tensor, initial: torch.Tensor, reverse: bool) -> torch.Tensor:
-    """The state each position's step read, (T, B, H): H_{t-1}, or H_{t+1} for the reverse direction."""
-    if reverse:
-        return torch.cat([states[1:], initial.unsqueeze(0)], dim=0)
-    return torch.cat([initial.unsqueeze(0), states[:-1]], dim=0)
-
-
 def saturation(h: torch.Tensor, nonlinearity: str) -> torch.Tensor:
     """Fraction of saturated units over the trailing (B, H): |h| > 0.95 for tanh, h == 0 (dead) for relu."""
     if nonlinearity == "relu":

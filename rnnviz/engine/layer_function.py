@@ -12,8 +12,8 @@ Two paths, one set of numbers:
   per-timestep W_hh / W_ih term norms record() shows. An LSTM whose loss reads c_n, or whose
   c0 needs a gradient, steps lstm_backward_through_cell instead (bptt takes no dL/dc_n).
 - graph (packed inputs and proj_size, which the kernels do not take): the layers are stepped
-  with autograd on detached leaves inside forward (RNN and GRU via unroll.run_layer_unrolled,
-  else a masked step loop), and backward is one torch.autograd.grad over that graph.
+  with autograd on detached leaves inside forward (a masked step loop), and backward is one
+  torch.autograd.grad over that graph.
 
 Shapes: T timesteps, B batch (sorted order when packed), I input, H hidden, P = proj_size or H,
 L layers, D directions. x (T, B, I) time-major and padded; h0 (L*D, B, P); c0 (L*D, B, H).
@@ -29,7 +29,6 @@ from .cells import LayerWeights, gru_step, input_projection, lstm_step, rnn_step
 from .bptt import input_grad as bptt_input_grad
 from .bptt import LayerGrads, layer_backward, layer_forward, weight_grads
 from .summaries import layer_contribution_norms
-from .unroll import run_layer_unrolled
 
 
 @dataclass
@@ -152,16 +151,8 @@ def build_graph(cfg: CallConfig, x, h0, c0, params: list, masks, result: CallRes
                 w, w_hr = layer_weights_of(named, layer, d)
                 index = layer * D + d
                 c_start = c0_leaf[index] if c0_leaf is not None else None
-                run = None
-                if cfg.kind != "lstm" and cfg.valid is None:
-                    run = run_layer_unrolled(cfg.kind, layer_input, h0_leaf[index], w, cfg.nonlinearity, bool(d))
-                    if cfg.with_graph and not run.hidden[0].requires_grad:
-                        run = None   # a kernel that keeps no graph cannot hand back dL/dH_t: step it here
-                if run is not None:
-                    hidden, cells, gates, h_last, c_last = run.hidden, None, run.gates, run.h_n, None
-                else:
-                    hidden, cells, gates, h_last, c_last = _masked_loop(
-                        cfg, layer_input, h0_leaf[index], c_start, w, w_hr, bool(d))
+                hidden, cells, gates, h_last, c_last = _masked_loop(
+                    cfg, layer_input, h0_leaf[index], c_start, w, w_hr, bool(d))
                 steps[layer, d] = hidden
                 out = torch.stack(hidden)
                 outs.append(out)
