@@ -62,7 +62,7 @@ def norm_table(trace) -> list[str]:
 def record_with_progress(spec):
     """rnnviz.record(spec), with a progress line on stderr when it takes more than a second."""
     from rnnviz.engine.build import build
-    from rnnviz.engine.nonfinite import warn_if_nonfinite
+    from rnnviz.engine.nonfinite import locate_nonfinite, warn_if_nonfinite
     from rnnviz.engine.record import record_module
 
     from .progress import ProgressLine
@@ -73,7 +73,7 @@ def record_with_progress(spec):
         line.update(f"forward and backward over {spec.seq_len} steps")
         trace = record_module(built.module, built.inputs, built.h0, loss=spec.loss, head=built.head,
                               target=built.target, spec=spec)
-    warn_if_nonfinite(trace, stacklevel=2)
+    warn_if_nonfinite(locate_nonfinite(trace), stacklevel=2)
     return trace
 
 

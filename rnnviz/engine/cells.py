@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .names import parameter_names
+from .names import SATURATION_LIMIT, parameter_names
 
 
 @dataclass
@@ -81,11 +81,15 @@ def lstm_step(gi: torch.Tensor, h: torch.Tensor, c: torch.Tensor, w: LayerWeight
     return h_next, c_next, {"I": i, "F": f, "G": g, "O": o}
 
 
+def saturated(h, nonlinearity: str):
+    """Where a unit is saturated (torch or numpy, elementwise): |h| > SATURATION_LIMIT for tanh,
+    h <= 0 (dead) for relu. The one rule every saturation figure uses."""
+    return (h <= 0) if nonlinearity == "relu" else (abs(h) > SATURATION_LIMIT)
+
+
 def saturation(h: torch.Tensor, nonlinearity: str) -> torch.Tensor:
-    """Fraction of saturated units over the trailing (B, H): |h| > 0.95 for tanh, h == 0 (dead) for relu."""
-    if nonlinearity == "relu":
-        return (h <= 0).to(h.dtype).mean(dim=(-2, -1))
-    return (h.abs() > 0.95).to(h.dtype).mean(dim=(-2, -1))
+    """Fraction of saturated units over the trailing (B, H)."""
+    return saturated(h, nonlinearity).to(h.dtype).mean(dim=(-2, -1))
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from .build import compute_loss
+from .cells import saturation as cell_saturation
 from .operands import Operand
 from .trace import Trace
 
@@ -94,7 +95,7 @@ def record_custom(module, inputs, h0=None, *, loss: str = "sum", target=None, lo
     as_np = lambda t: t.detach().cpu().numpy()  # noqa: E731
     hidden_all = torch.stack([_as_rows(s) for s in states])[None, None]          # (1, 1, T, B, H)
     hidden_grad = torch.stack([_as_rows(g) for g in grads[len(params):len(params) + T]])[None, None]
-    saturation = (hidden_all.abs() > 0.95).double().mean(dim=(-2, -1))
+    saturation = cell_saturation(hidden_all, "tanh").double()
     nan = np.full(hidden_all.shape[:3], np.nan)
     rows = hidden_all.shape[3]
     return Trace(

@@ -9,10 +9,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .names import SATURATION_LIMIT
+
 # A sigmoid gate is saturated near 0 (shut) or 1 (open), a tanh candidate near -1 or 1: there the
 # derivative is below ~0.05 (sigmoid) or ~0.1 (tanh) and almost no gradient passes the gate.
 SIGMOID_MARGIN = 0.05
-TANH_LIMIT = 0.95
+TANH_LIMIT = SATURATION_LIMIT
 
 
 @dataclass(frozen=True)

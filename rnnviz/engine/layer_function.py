@@ -27,7 +27,7 @@ from torch.nn import functional as F
 
 from .cells import LayerWeights, gru_step, input_projection, lstm_step, rnn_step
 from .bptt import input_grad as bptt_input_grad
-from .bptt import LayerGrads, layer_backward, layer_forward, weight_grads
+from .bptt import LayerGrads, _order, layer_backward, layer_forward, weight_grads
 from .summaries import layer_contribution_norms
 
 
@@ -92,10 +92,6 @@ def dropout_masks(cfg: CallConfig, T: int, B: int, like: torch.Tensor) -> list[t
             mask[cfg.valid] = drawn
             masks[layer] = mask
     return masks
-
-
-def _order(T: int, reverse: bool) -> range:
-    return range(T - 1, -1, -1) if reverse else range(T)
 
 
 def _masked_loop(cfg, x, h0, c0, w, w_hr, reverse):

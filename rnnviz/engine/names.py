@@ -24,3 +24,6 @@ def parameter_names(layer: int, direction: int, is_cell: bool) -> dict[str, str]
 
 # The character models the training view trains.
 MODEL_KINDS = ("tutorial", "rnn", "gru", "lstm")
+
+# A tanh unit past this |h| passes almost no gradient (derivative below ~0.1); a relu unit at 0 none.
+SATURATION_LIMIT = 0.95

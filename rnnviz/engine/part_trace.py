@@ -5,7 +5,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .cells import LayerWeights, gru_step, input_projection, lstm_step, rnn_step
+from .cells import LayerWeights, gru_step, input_projection, lstm_step, module_kind, rnn_step, saturated
 from .operands import CellShapes, Operand, equation, operands
 from .trace import Trace
 
@@ -23,7 +23,7 @@ def _norms(values: np.ndarray) -> np.ndarray:
 
 def _saturation(values: np.ndarray, activation: str) -> np.ndarray:
     with np.errstate(invalid="ignore"):
-        hit = (values <= 0) if activation == "relu" else (np.abs(values) > 0.95)
+        hit = saturated(values, activation)
     counted = (~np.isnan(values)).sum(axis=(-2, -1))
     return np.where(counted > 0, hit.sum(axis=(-2, -1)) / np.maximum(counted, 1), np.nan)
 
@@ -104,10 +104,6 @@ def module_trace(name: str, call, training: bool) -> Trace:
         config=config, notes=list(call.notes), h0=_np(call.h0), c0=_np(call.c0))
 
 
-def _cell_kind(module: nn.Module) -> str:
-    return "lstm" if isinstance(module, nn.LSTMCell) else "gru" if isinstance(module, nn.GRUCell) else "rnn"
-
-
 def cell_trace(name: str, steps, backward_seen: bool) -> Trace:
     """A Trace of an RNNCell/GRUCell/LSTMCell's calls (watch.CellSteps), one call per timestep.
 
@@ -115,7 +111,7 @@ def cell_trace(name: str, steps, backward_seen: bool) -> Trace:
     inputs and its total dL/dh_t (and dL/dc_t): the sum over calls of each call's term is the
     gradient the cell's parameters received from these calls.
     """
-    module, kind = steps.module, _cell_kind(steps.module)
+    module, kind = steps.module, module_kind(steps.module)[0]
     shapes = {tuple(h.shape) for h in steps.h}
     if len(shapes) != 1:
         raise ValueError(f"{name}: the calls of this {type(module).__name__} had different batch shapes "

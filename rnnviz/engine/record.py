@@ -46,8 +46,7 @@ def record(model, *args, loss: str | None = None, head: nn.Module | None = None,
     result = _dispatch(model, args, kwargs, loss=loss, head=head, target=target, loss_fn=loss_fn, step=step,
                        memory_budget=memory_budget)
     for trace in [result] if isinstance(result, Trace) else result.traces.values():
-        if trace.first_nonfinite is None:
-            locate_nonfinite(trace)
+        locate_nonfinite(trace)
         warn_if_nonfinite(trace, stacklevel=2)
     return result
 
@@ -119,13 +118,12 @@ def record_module(module, inputs, h0=None, *, loss="sum", head=None, target=None
     except ValueError:
         from .custom import record_custom
 
-        return locate_nonfinite(record_custom(module, inputs, h0, loss=loss, target=target))
+        return record_custom(module, inputs, h0, loss=loss, target=target)
     if isinstance(inputs, torch.Tensor) and inputs.dim() == 3:  # a malformed input gets its own message below
         head_features = getattr(head, "out_features", 0) if head is not None else 0
         check_memory(estimate_module(info, inputs, head_features), memory_budget, what=f"recording {_describe(info, inputs)}")
     with torch.enable_grad():
-        trace = _record_torch(module, info, inputs, h0, loss, head, target, spec)
-    return locate_nonfinite(trace)
+        return _record_torch(module, info, inputs, h0, loss, head, target, spec)
 
 
 def _describe(info: ModuleInfo, inputs: torch.Tensor) -> str:

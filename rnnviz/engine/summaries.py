@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import torch
 
+from .cells import saturated
+
 CHUNK_ELEMENTS = 1 << 22  # 16 MiB of float32 intermediates per chunk
 
 
@@ -67,7 +69,7 @@ def saturation(h: torch.Tensor, nonlinearity: str) -> torch.Tensor:
     result = torch.empty(T, dtype=h.dtype, device=h.device)
     for start in range(0, T, chunk):
         part = h[start:start + chunk]
-        hit = (part <= 0) if nonlinearity == "relu" else (part.abs() > 0.95)
+        hit = saturated(part, nonlinearity)
         # as floats over one flat axis: a boolean sum or count_nonzero over (B, H) took 3x as long
         result[start:start + chunk] = hit.to(h.dtype).reshape(hit.shape[0], -1).sum(1) / per_step
     return result

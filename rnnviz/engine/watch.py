@@ -19,6 +19,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence
 
+from .cells import module_kind
 from .layer_function import CallConfig, CallResult, RecurrentCall
 from .parts import SEQUENCE_TYPES, recurrent_parts
 
@@ -191,8 +192,8 @@ def run_module(module: nn.Module, input, hx=None) -> tuple[ModuleCall, tuple]:
 
     Returns (the call's record, what the module's forward returns: (output, h_n) or (output, (h_n, c_n))).
     """
-    is_lstm = isinstance(module, nn.LSTM)
-    kind = "lstm" if is_lstm else "gru" if isinstance(module, nn.GRU) else "rnn"
+    kind, _ = module_kind(module)
+    is_lstm = kind == "lstm"
     L, D, H = module.num_layers, 2 if module.bidirectional else 1, module.hidden_size
     P = getattr(module, "proj_size", 0) or H
     names = list(module._flat_weights_names)

@@ -23,7 +23,6 @@ class DebuggerTools(QtCore.QObject):
         from .whatif_dock import WhatIfDock
 
         self.window = window
-        self.frame = None
         self.gates, self.breakpoints, self.whatif = GatesPanel(), BreakpointsDock(), WhatIfDock()
         self.truncation = TruncationDock()
         self.input_tab = InputShapeTab(window.form)
@@ -62,7 +61,6 @@ class DebuggerTools(QtCore.QObject):
         window.statusBar().addPermanentWidget(self.stop_label)
 
     def _frame_ready(self, frame) -> None:
-        self.frame = frame
         self.breakpoints.set_layers(int(frame.trace.hidden.shape[0]))
         if frame.position == 0:  # reset or a new build: the last stop no longer describes what is shown
             self.stop_label.setText("")
@@ -167,42 +165,46 @@ class DebuggerTools(QtCore.QObject):
                         f"{proof.max_relative_gap:.0%}")
 
 
-def edit_job(runner, stopped, request):
+def edit_job(runner, stopped, arrays, request):
     if not hasattr(runner, "edit"):
         raise ValueError("edits need a live run: this runner only replays a finished trace")
-    runner.edit(**request)
+    with arrays:
+        runner.edit(**request)
     yield runner.original(), list(runner.edits)
 
 
-def undo_job(runner, stopped):
+def undo_job(runner, stopped, arrays):
     if hasattr(runner, "undo_edits"):
-        runner.undo_edits()
+        with arrays:
+            runner.undo_edits()
         yield None, []
 
 
-def truncation_job(runner, stopped, k):
+def truncation_job(runner, stopped, arrays, k):
     from rnnviz.engine.truncation import truncation_split
 
     if not hasattr(runner, "run_until"):
         raise ValueError("the truncation split needs a live run: this runner only replays a finished trace")
     while not runner.done and not stopped():
-        runner.step()
+        with arrays:
+            runner.step()
     if runner.done:
         yield truncation_split(runner, k)
 
 
-def proof_job(runner, stopped):
+def proof_job(runner, stopped, arrays):
     from rnnviz.engine.proof import fused_vs_stepped
 
     if not hasattr(runner, "run_until"):
         raise ValueError("the proof needs a live run: this runner only replays a finished trace")
     while not runner.done and not stopped():
-        runner.step()
+        with arrays:
+            runner.step()
     if runner.done:
         yield fused_vs_stepped(runner)
 
 
-def run_until_job(runner, stopped, conditions, device):
+def run_until_job(runner, stopped, arrays, conditions, device):
     """Worker side of Run until: step, check, a frame now and then, and the Hit (or None) at the end."""
     from rnnviz.engine.breakpoints import check
 
@@ -212,7 +214,8 @@ def run_until_job(runner, stopped, conditions, device):
         raise ValueError("breakpoints need a live run: this runner only replays a finished trace")
     hit, last = None, time.perf_counter()
     while runner.position < len(runner.schedule) and not stopped():
-        runner.step()
+        with arrays:
+            runner.step()
         hit = check(runner, conditions)
         if hit is not None:
             break

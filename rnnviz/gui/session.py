@@ -174,10 +174,11 @@ class Session(QtCore.QObject):
         self._submit(self._run_job, lambda r: max(0, min(position, len(r.schedule))))
 
     def run_job(self, job, callback, *args) -> None:
-        """Run the generator `job(runner, stopped, *args)` in the worker, in turn with the other
-        intentions (issue 11's breakpoints, what-if edits, proofs). It may yield Frames; any other
-        value it yields is handed to `callback(value)` on the GUI thread. `stopped()` is True after Stop.
-        A final frame follows."""
+        """Run the generator `job(runner, stopped, arrays, *args)` in the worker, in turn with the
+        other intentions (breakpoints, what-if edits, proofs). It may yield Frames; any other value
+        it yields is handed to `callback(value)` on the GUI thread. `stopped()` is True after Stop;
+        `arrays` is the lock the job holds while it changes the runner (a step, an edit), as the
+        Session's own jobs do, so the GUI never reads an array being written. A final frame follows."""
         self._submit(self._custom_job, job, callback, args)
 
     def play(self, on: bool = True) -> None:
@@ -329,7 +330,7 @@ class Session(QtCore.QObject):
 
     @session_job
     def _custom_job(self, job, callback, args):
-        for item in job(self.runner, self._stop.is_set, *args):
+        for item in job(self.runner, self._stop.is_set, self.arrays, *args):
             yield item if isinstance(item, Frame) else JobResult(callback, item)
         yield final_frame(self.runner, self.device, self.read_only)
 
