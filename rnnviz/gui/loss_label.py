@@ -38,8 +38,8 @@ class LossReport:
     def text(self, frame) -> tuple[str, str | None]:
         """(label text, a message not reported before or None)."""
         trace = frame.trace
-        loss = getattr(trace, "loss", float("nan"))
-        name = f"loss ({getattr(trace, 'loss_name', '')}): "
+        loss = trace.loss
+        name = f"loss ({trace.loss_name}): "
         finished = frame.position >= frame.total
         if not frame.position >= frame.num_forward > 0:
             return name + "after the forward pass  ", None
@@ -53,14 +53,12 @@ class LossReport:
         return name + message + "  ", news
 
     def _message(self, frame, trace, loss: float, finished: bool) -> str | None:
-        if getattr(trace, "first_nonfinite", None):
+        if trace.first_nonfinite:
             return nonfinite.nonfinite_message(trace)
-        if getattr(trace, "hidden", None) is None:
-            return None
         # One scan per state of the arrays: re-applying the same frame (a selection change) reuses it.
         key = (id(trace.hidden), id(trace.hidden_grad), frame.position, frame.total, loss)
         if self._scan[0] != key:
             where = nonfinite.first_nonfinite(trace.hidden, trace.hidden_grad if finished else None,
-                                              getattr(trace, "cell", None), loss)
+                                              trace.cell, loss)
             self._scan = (key, None if where is None else nonfinite.nonfinite_message(_Located(trace, where)))
         return self._scan[1]

@@ -159,7 +159,7 @@ class NetworkDock(QtWidgets.QStackedWidget):
             window.log(f"showing part {path}")
             return
         names = f"{len(parts)} recurrent part{'s' if len(parts) > 1 else ''}: " + ", ".join(f"{p} ({s})" for p, s in parts)
-        loss = getattr(opened.traces[path], "loss", float("nan"))
+        loss = opened.traces[path].loss
         window.log((f"opened {opened.source}, read-only: " if opened.source else f"recorded {opened.name}: ")
                    + names + (f"; loss {loss:.6g}" if loss == loss else ""))
 

@@ -89,7 +89,7 @@ def initial_state(trace):
     """(h0, c0) as the tensor table takes them ([layer][direction] -> (B, H); c0 None unless an LSTM),
     from the trace's own (L*D, B, H) arrays, for H_{t-1} and C_{t-1} at the first step; None when the
     trace does not keep them."""
-    h0, c0 = getattr(trace, "h0", None), getattr(trace, "c0", None)
+    h0, c0 = trace.h0, trace.c0
     if h0 is None:
         return None
     L, D = trace.hidden.shape[:2]

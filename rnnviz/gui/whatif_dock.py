@@ -91,7 +91,7 @@ class WhatIfDock(TimeCanvas):
             return
         trace = self.frame.trace
         L, D, T, B, H = trace.hidden.shape
-        features = int(np.asarray(trace.inputs).shape[-1]) if getattr(trace, "inputs", None) is not None else H
+        features = int(np.asarray(trace.inputs).shape[-1]) if trace.inputs is not None else H
         width = H if self.target_box.currentData() == "h" else features
         ranges = (L, T, B, width)
         if ranges == self._ranges and not force:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnviz.engine.gates import gate_saturation, gates_of
+from rnnviz.engine.gates import gates_of, saturated_fraction
 
 from ..frame import Frame, Selection
 from ..qt import QtWidgets, pg
@@ -72,7 +72,7 @@ class GatesPanel(TimeCanvas):
     def show_frame(self, frame: Frame, selection: Selection) -> None:
         self.frame, self.selection = frame, selection
         trace = frame.trace
-        kind = getattr(trace, "kind", "rnn")
+        kind = trace.kind
         if kind != self.kind:
             self._make_plots(kind)
         if not self.heatmaps:
@@ -88,14 +88,15 @@ class GatesPanel(TimeCanvas):
             self.heatmaps[gate.key].set(values.T, levels=gate.levels)
             set_title(self.heatmaps[gate.key].plot, gate.label, size="11pt")
             _end_ticks(self.heatmaps[gate.key], H)
-        if "C" in self.heatmaps and getattr(trace, "cell", None) is not None:
+        if "C" in self.heatmaps and trace.cell is not None:
             cell = np.asarray(trace.cell)[layer, direction, :, batch, :]
             m = finite_absmax(np.asarray(trace.cell)[layer, direction])
             self.heatmaps["C"].set(cell.T, levels=(-m, m))
             set_title(self.heatmaps["C"].plot, "c_t  cell state", size="11pt")
             _end_ticks(self.heatmaps["C"], H)
-        fractions = gate_saturation(trace)
-        self.fractions = {k: v[layer, direction] for k, v in fractions.items()}
+        # the selected layer and direction only: this runs on every frame
+        self.fractions = {g.key: saturated_fraction(np.asarray(trace.gates[g.key])[layer, direction], g.squash)
+                          for g in gates}
         t_axis = np.arange(T)
         for key, line in self.fraction_lines.items():
             set_series(line, t_axis, self.fractions[key])

@@ -28,7 +28,7 @@ def caption_of(frame) -> str:
     where = "before the first step" if cell is None else (
         f"{cell.phase} step, layer {cell.layer}" + (f", direction {cell.direction}" if cell.direction else "")
         + f", t = {cell.t}")
-    loss = getattr(frame.trace, "loss", float("nan"))
+    loss = frame.trace.loss
     loss_text = f"    loss {loss:.5g}" if loss == loss else ""
     return f"step {frame.position} / {frame.total}: {where}{loss_text}"
 
@@ -135,7 +135,7 @@ class RunExporter(QtCore.QObject):
         from rnnviz.teaching.lessons import lesson_text
 
         frame = self.window.frame
-        spec = getattr(frame.trace, "spec", None)
+        spec = frame.trace.spec
         if self.lesson is not None:
             title, body = f"Lesson {self.lesson.number}: {self.lesson.title}", lesson_text(self.lesson).split("\n\n", 1)[1]
             heading = f"Lesson {self.lesson.number}"
