@@ -48,6 +48,7 @@ class LayerGrads:
     hidden_grad: torch.Tensor     # (T, B, H) total dL/dH_t
     grad_gi: torch.Tensor         # (T, B, G) dL/d(X_t W_ih^T + b_ih)
     grad_gh: torch.Tensor         # (T, B, G) dL/d(H_{t-1} W_hh^T + b_hh); the same tensor for RNN, LSTM
+    grad_c0: torch.Tensor | None = None   # (B, H) dL/dc0, LSTM only
 
 
 # Above this many weight elements a prepacked oneDNN product beats a plain one per timestep
@@ -212,12 +213,13 @@ def _scaled_g_rows(w: LayerWeights, H: int) -> LayerWeights:
 
 @torch.no_grad()
 def layer_backward(run: LayerForward, external_grad: torch.Tensor | None, w: LayerWeights,
-                   in_place: bool = False) -> LayerGrads:
+                   in_place: bool = False, grad_c_n: torch.Tensor | None = None) -> LayerGrads:
     """BPTT through one layer and direction.
 
     external_grad: (T, B, H) gradient reaching each H_t from outside the chain (the loss, or the
     layer above), or None for zeros. With in_place=True it is overwritten by the total dL/dH_t
-    (saves a (T, B, H) buffer).
+    (saves a (T, B, H) buffer). grad_c_n: (B, H) dL/dc_n from outside (an LSTM whose loss reads
+    c_n, or a chained encoder), None for zeros.
     """
     T, B, H = run.hidden.shape
     if external_grad is None:
@@ -230,7 +232,7 @@ def layer_backward(run: LayerForward, external_grad: torch.Tensor | None, w: Lay
         return _rnn_backward(run, hidden_grad, w)
     if run.kind == "gru":
         return _gru_backward(run, hidden_grad, w)
-    return _lstm_backward(run, hidden_grad, w)
+    return _lstm_backward(run, hidden_grad, w, grad_c_n)
 
 
 def _rnn_backward(run: LayerForward, hidden_grad, w) -> LayerGrads:
@@ -283,7 +285,7 @@ def _gru_backward(run: LayerForward, hidden_grad, w) -> LayerGrads:
     return LayerGrads(hidden_grad, grad_gi, grad_gh)
 
 
-def _lstm_backward(run: LayerForward, hidden_grad, w) -> LayerGrads:
+def _lstm_backward(run: LayerForward, hidden_grad, w, grad_c_n=None) -> LayerGrads:
     T, B, H = run.hidden.shape
     i, f, g, o = (run.work[..., k * H:(k + 1) * H] for k in range(4))
     # Few passes over (T, B, H) arrays, the products written as addcmul: with S = σ(-2C) (tanh C = 1 - 2S, see
@@ -313,8 +315,10 @@ def _lstm_backward(run: LayerForward, hidden_grad, w) -> LayerGrads:
     later = None
     for t in reversed(_order(T, run.reverse)):
         grad_h, to_cell_t, slot, _ = steps[t]
-        if later is None:
+        if later is None and grad_c_n is None:
             torch.mul(grad_h, to_cell_t, out=grad_c)
+        elif later is None:
+            torch.addcmul(grad_c_n, grad_h, to_cell_t, out=grad_c)
         else:
             later_slot, later_f = later
             total = recurrent.add(later_slot, grad_h)  # + dL/dgates_{t+1} · W_hh
@@ -324,7 +328,7 @@ def _lstm_backward(run: LayerForward, hidden_grad, w) -> LayerGrads:
         # dC feeds I, F, G and dH feeds O: a cat and one mul beat broadcasting into a strided view (4 vs 14 us)
         torch.cat([grad_c, grad_c, grad_c, grad_h], dim=1, out=spread)
         later = (slot.mul_(spread), steps[t][3])
-    return LayerGrads(hidden_grad, grad_gates, grad_gates)
+    return LayerGrads(hidden_grad, grad_gates, grad_gates, grad_c0=grad_c * later[1])   # dC_0 = dC_first F_first
 
 
 @torch.no_grad()

@@ -10,7 +10,7 @@ Two paths, one set of numbers:
 - kernels (unpacked input, no proj_size; any layers, directions, dropout): bptt.layer_forward
   with no graph, and bptt.layer_backward's hand-written BPTT in backward, which also yields the
   per-timestep W_hh / W_ih term norms record() shows. An LSTM whose loss reads c_n, or whose
-  c0 needs a gradient, steps lstm_backward_through_cell instead (bptt takes no dL/dc_n).
+  c0 needs a gradient, passes dL/dc_n to bptt.layer_backward and takes its dL/dc0.
 - graph (packed inputs and proj_size, which the kernels do not take): the layers are stepped
   with autograd on detached leaves inside forward (a masked step loop), and backward is one
   torch.autograd.grad over that graph.
@@ -27,7 +27,7 @@ from torch.nn import functional as F
 
 from .cells import LayerWeights, gru_step, input_projection, lstm_step, rnn_step
 from .bptt import input_grad as bptt_input_grad
-from .bptt import LayerGrads, _order, layer_backward, layer_forward, weight_grads
+from .bptt import _order, layer_backward, layer_forward, weight_grads
 from .summaries import layer_contribution_norms
 
 
@@ -214,34 +214,11 @@ def kernel_forward(cfg: CallConfig, x, h0, c0, params: list, masks, result: Call
 
 
 @torch.no_grad()
-def lstm_backward_through_cell(run, hidden_grad, grad_c_n, w) -> tuple[LayerGrads, torch.Tensor]:
-    """bptt's LSTM backward plus what it does not take: dL/dc_n reaching the last cell state, and
-    dL/dc0 handed back (a chained encoder's c_n, a decoder's c0). hidden_grad is overwritten by the
-    total dL/dH_t. Returns (LayerGrads, dL/dc0)."""
-    T, B, H = run.hidden.shape
-    i, f, g, o = (run.work[..., k * H:(k + 1) * H] for k in range(4))
-    tanh_c = torch.tanh(run.cell)
-    to_cell = o * (1 - tanh_c * tanh_c)
-    c_prev = (torch.cat([run.cell[1:], run.c0[None]]) if run.reverse else torch.cat([run.c0[None], run.cell[:-1]]))
-    factors = torch.cat([g * i * (1 - i), c_prev * f * (1 - f), i * (1 - g * g), tanh_c * o * (1 - o)], dim=-1)
-    grad_gates = torch.empty(T, B, 4 * H, dtype=run.hidden.dtype, device=run.hidden.device)
-    grad_c, later = grad_c_n.clone(), None
-    for t in (range(T) if run.reverse else range(T - 1, -1, -1)):
-        grad_h = hidden_grad[t]
-        if later is not None:
-            grad_h.addmm_(grad_gates[later], w.weight_hh)     # + dL/dgates_{t+1} · W_hh
-            grad_c.mul_(f[later])                             # dC_t = dC_{t+1} F_{t+1} + ...
-        grad_c.addcmul_(grad_h, to_cell[t])                   # ... + dH_t ⊙ dH_t/dC_t
-        torch.cat([grad_c, grad_c, grad_c, grad_h], dim=1, out=grad_gates[t]).mul_(factors[t])
-        later = t
-    return LayerGrads(hidden_grad, grad_gates, grad_gates), grad_c * f[later]
-
-
 @torch.no_grad()
 def kernel_backward(cfg: CallConfig, runs: dict, grad_out, grad_h_n, grad_c_n, masks, result: CallResult):
     """bptt.layer_backward from the top layer down, with the per-timestep W_hh / W_ih term norms
     record() takes; returns (dx, dh0, dc0 or None, parameter grads by name). grad_c_n is None
-    unless an LSTM's dL/dc_n or dL/dc0 is wanted, which lstm_backward_through_cell takes then."""
+    unless an LSTM's dL/dc_n or dL/dc0 is wanted."""
     L, D, H = cfg.num_layers, cfg.num_directions, cfg.hidden_size
     T = grad_out.shape[0]
     grads, dh0, dc0 = {}, [None] * (L * D), [None] * (L * D)
@@ -255,10 +232,10 @@ def kernel_backward(cfg: CallConfig, runs: dict, grad_out, grad_h_n, grad_c_n, m
             ext = external[..., d * H:(d + 1) * H].clone()
             first, last = (T - 1, 0) if d else (0, T - 1)
             ext[last] += grad_h_n[layer * D + d]
-            if grad_c_n is None:
-                back = layer_backward(run, ext, w, in_place=True)
-            else:
-                back, dc0[layer * D + d] = lstm_backward_through_cell(run, ext, grad_c_n[layer * D + d], w)
+            back = layer_backward(run, ext, w, in_place=True,
+                                  grad_c_n=None if grad_c_n is None else grad_c_n[layer * D + d])
+            if grad_c_n is not None:
+                dc0[layer * D + d] = back.grad_c0
             result.hidden_grad[layer, d] = back.hidden_grad
             result.contributions[layer, d] = layer_contribution_norms(
                 back.grad_gh, back.grad_gi, run.hidden, run.h0, run.reverse, run.x)

@@ -116,7 +116,7 @@ def test_lstm_loss_reading_c_n_and_c0_grad_equal_torch(bidirectional):
 
 
 def test_lstm_through_cell_path_term_norms_equal_classic_record():
-    """c0 needing a gradient takes lstm_backward_through_cell: its norms match bptt's (record())."""
+    """c0 needing a gradient: bptt's LSTM backward with dL/dc_n; its norms match record()'s."""
     torch.manual_seed(9)
     lstm = nn.LSTM(3, 4, num_layers=2, bidirectional=True, dtype=F64)
     x = torch.randn(6, 2, 3, dtype=F64)
