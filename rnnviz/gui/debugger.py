@@ -1,14 +1,36 @@
 """Issue 11's debugger tools in the main window: the Gates, Breakpoints, What-if and Truncated BPTT
 docks, the form's Input tab, the fused-vs-stepped proof, the run export, and the Debug menu.
 
-main_window.py calls `install_docks(window)` before its menus are made (so the docks are in View and
-Export) and `install_menu(window)` after. Torch work runs in the Session's worker (`run_job`);
+main_window.py calls `place_dock_frames(window)` with its own dock frames (part of the first paint),
+then `install_docks(window)` before its menus are made (so the docks are in View and Export) and
+`install_menu(window)` after. Torch work runs in the Session's worker (`run_job`);
 the jobs at the bottom are what runs there, and hand back engine results (numpy) to the docks."""
 from __future__ import annotations
 
 import time
 
 from .qt import QtCore, QtGui, QtWidgets
+
+
+# Each dock beside a panel of the window, as a tab.
+DOCKS_BESIDE = {"Gates": "Hidden activations", "Breakpoints": "Network", "What-if": "Gradients",
+                "Truncated BPTT": "Gradients"}
+
+
+def place_dock_frames(window) -> None:
+    """The debugger's docks as empty frames, tabified beside the window's own (part of the window's
+    first paint and of its saved layout); DebuggerTools fills them."""
+    # Tabified while hidden: a second visible dock tabified before the window is shown leaves a
+    # stale tab bar drawn over the panels (Qt 6.11).
+    for name in DOCKS_BESIDE:
+        window._add_dock(name)
+        window.docks[name].hide()
+    for name, other in DOCKS_BESIDE.items():
+        window.tabifyDockWidget(window.docks[other], window.docks[name])
+    for name in DOCKS_BESIDE:
+        window.docks[name].show()
+    # The docks tabified last are the current tabs; show the window's own first, once it is laid out.
+    QtCore.QTimer.singleShot(0, lambda: [window.docks[n].raise_() for n in set(DOCKS_BESIDE.values())])
 
 
 class DebuggerTools(QtCore.QObject):
@@ -27,20 +49,9 @@ class DebuggerTools(QtCore.QObject):
         self.truncation = TruncationDock()
         self.input_tab = InputShapeTab(window.form)
         window.form.tabs.addTab(self.input_tab, "Input")
-        # Each beside a panel of the window, as a tab. Tabified while hidden: a second visible dock
-        # tabified before the window is shown leaves a stale tab bar drawn over the panels (Qt 6.11).
-        beside = {"Gates": "Hidden activations", "Breakpoints": "Network", "What-if": "Gradients",
-                  "Truncated BPTT": "Gradients"}
         for name, widget in (("Gates", self.gates), ("Breakpoints", self.breakpoints), ("What-if", self.whatif),
                              ("Truncated BPTT", self.truncation)):
-            window._add_dock(name, widget)
-            window.docks[name].hide()
-        for name, other in beside.items():
-            window.tabifyDockWidget(window.docks[other], window.docks[name])
-        for name in beside:
-            window.docks[name].show()
-        # The docks tabified last are the current tabs; show the window's own first, once it is laid out.
-        QtCore.QTimer.singleShot(0, lambda: [window.docks[n].raise_() for n in set(beside.values())])
+            window.set_dock_widget(name, widget)  # into the frames place_dock_frames made and laid out
         # Fed by the window like its own panels: one (dock, panel) pair each in window.panels.
         window.panels += [(window.docks[name], panel) for name, panel in
                           (("Gates", self.gates), ("What-if", self.whatif), ("Truncated BPTT", self.truncation))]

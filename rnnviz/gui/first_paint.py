@@ -1,9 +1,10 @@
-"""Time to first paint of `rnnviz`, measured the way a user waits for it: a fresh interpreter that
-opens the default window, timed from before the interpreter started until the window's first paint.
+"""Time to first paint of `rnnviz`, measured the way a user waits for it: `python -m rnnviz` in a fresh
+process on the default preset, timed from just before the process is started until the main window's
+first paint event is delivered; then until its panels have painted (they are made after the first
+paint) and until the first Build's frame is drawn (the Build imports torch, in the worker).
 
-`rnnviz bench gui` runs `probe()` in a subprocess twice: as the window starts (torch is loaded by
-the first Build, in the worker, after the window has painted) and with torch imported before the
-window is made, for comparison: what loading torch before the first paint costs.
+`rnnviz bench gui` runs `startup()` several times, alternating with `startup(torch_first=True)` (torch
+imported before the window: what the start-up cost when the window waited for torch).
 """
 from __future__ import annotations
 
@@ -15,53 +16,77 @@ import time
 
 from .qt import QtCore
 
-# The child: argv[1] is the wall-clock time the parent took just before starting it. The old start-up
-# imported torch before the window; the comparison does it in the child's command line.
-CHILD = "import sys; from rnnviz.gui.first_paint import probe; probe(float(sys.argv[1]))"
-TORCH_FIRST = "import torch; "
+# Modules the first paint does without (each takes 0.1-0.5 s to import here); the report says which
+# of them were loaded when the window first painted.
+HEAVY = ("numpy", "pyqtgraph", "superqt", "torch")
+TORCH_FIRST = "import torch, runpy; runpy.run_module('rnnviz', run_name='__main__')"
+TIMEOUT_S = 120.0
 
 
-def probe(started: float) -> None:
-    """Open the default window and print, as JSON, seconds from `started` to its first paint and
-    whether torch was loaded by then."""
-    from .headless import render_offscreen_without_display
-    from .launch import window_for
-    from .qt import app
+class _Stamps(QtCore.QObject):
+    """In the launched process: stamps the moments, prints them as one JSON line, exits."""
 
-    render_offscreen_without_display()
-    qapp = app()
-    painted: list[float] = []
+    def __init__(self, window, started: float):
+        super().__init__(window)
+        self.window, self.started = window, started
+        self.result: dict = {"first_paint_s": None, "loaded_at_first_paint": None, "panels_painted_s": None,
+                             "first_frame_s": None}
+        window.installEventFilter(self)
+        if window.session is None:
+            window.ready.connect(self._panels_made)
+        else:
+            self._panels_made()
+        self.poll = QtCore.QTimer(self)
+        self.poll.timeout.connect(self._check_frame)
+        self.poll.start(2)
+        QtCore.QTimer.singleShot(int(TIMEOUT_S * 1000), self._finish)
 
-    class FirstPaint(QtCore.QObject):
-        def eventFilter(self, obj, event):  # noqa: N802 - Qt's name
-            if event.type() == QtCore.QEvent.Type.Paint and not painted:
-                painted.append(time.time())
-            return False
+    def _since(self) -> float:
+        return time.time() - self.started
 
-    window = window_for(None)
-    window.resize(1600, 1000)
-    watcher = FirstPaint()
-    window.installEventFilter(watcher)
-    window.show()
-    deadline = time.time() + 60
-    while not painted and time.time() < deadline:
-        qapp.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 10)
-    torch_loaded = "torch" in sys.modules
-    print(json.dumps({"first_paint_s": painted[0] - started if painted else None, "torch_loaded": torch_loaded}))
-    sys.stdout.flush()
-    window.session.stop()
-    window.session.shutdown()
-    os._exit(0)  # the build may still be importing torch in its worker: nothing more to wait for
+    def _panels_made(self) -> None:
+        self.window.shapes.installEventFilter(self)
+
+    def eventFilter(self, obj, event):  # noqa: N802 - Qt's name
+        if event.type() == QtCore.QEvent.Type.Paint:
+            if obj is self.window and self.result["first_paint_s"] is None:
+                self.result["first_paint_s"] = self._since()
+                self.result["loaded_at_first_paint"] = [name for name in HEAVY if name in sys.modules]
+            elif obj is not self.window and self.result["panels_painted_s"] is None:
+                self.result["panels_painted_s"] = self._since()
+        return False
+
+    def _check_frame(self) -> None:
+        if self.window.frame is not None and self.window.is_idle():
+            self.result["first_frame_s"] = self._since()
+            self._finish()
+
+    def _finish(self) -> None:
+        print(json.dumps(self.result), flush=True)
+        # The worker may still hold torch state: nothing more to wait for, nothing to save.
+        os._exit(0 if self.result["first_frame_s"] is not None else 1)
 
 
-def first_paint(torch_first: bool = False) -> dict:
-    """Run probe() in a fresh interpreter; its result."""
-    env = dict(os.environ)
-    env.setdefault("QT_QPA_PLATFORM", "offscreen")
-    started = time.time()
-    done = subprocess.run([sys.executable, "-c", (TORCH_FIRST if torch_first else "") + CHILD, repr(started)],
-                          capture_output=True, text=True, env=env, timeout=120)
+def report_startup(window, started: float) -> None:
+    """Print, as JSON, seconds from `started` (wall clock) to the window's first paint, the heavy
+    modules loaded by then, to its panels' first paint and to the first Build's frame drawn; then exit."""
+    window._startup_stamps = _Stamps(window, started)
+
+
+def startup(torch_first: bool = False) -> dict:
+    """Launch `python -m rnnviz` (torch_first: with torch imported before it) in a fresh process;
+    what report_startup printed there."""
+    from .launch import STARTUP_REPORT
+
+    env = dict(os.environ, RNNVIZ_SETTINGS="")  # the default layout, not this user's saved one
+    env.pop("RNNVIZ_QUIT_AFTER_MS", None)
+    if not env.get("DISPLAY") and not env.get("WAYLAND_DISPLAY"):
+        env.setdefault("QT_QPA_PLATFORM", "offscreen")
+    command = [sys.executable, "-c", TORCH_FIRST] if torch_first else [sys.executable, "-m", "rnnviz"]
+    env[STARTUP_REPORT] = repr(time.time())
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=TIMEOUT_S + 30)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:
-        raise RuntimeError(f"first-paint probe failed: {done.stderr.strip().splitlines()[-1:] or done.returncode}")
+        raise RuntimeError(f"start-up probe failed ({done.returncode}): "
+                           f"{(done.stderr.strip().splitlines() or ['no output'])[-1]}")
     return json.loads(lines[-1])

@@ -4,6 +4,9 @@ from __future__ import annotations
 import os
 import sys
 
+# `rnnviz bench gui` sets it to the wall-clock time it started this process: the window prints when it
+# painted (first_paint.report_startup) and the process exits.
+STARTUP_REPORT = "RNNVIZ_REPORT_STARTUP"
 NO_DISPLAY = ("rnnviz: no display (DISPLAY and WAYLAND_DISPLAY are unset): render the window to a file with "
               "`rnnviz screenshot --preset seed-rnn -o window.png`, or run it under `xvfb-run rnnviz`")
 
@@ -19,10 +22,9 @@ def display_missing() -> bool:
 
 def window_for(target=None, *args, loss_fn=None, **kwargs):
     """A MainWindow on a preset name, an RNNSpec, a Trace, a trace file path, or the user's own
-    nn.Module (recorded as `model(*args, **kwargs)` with `loss_fn(output)`, off the GUI thread)."""
-    from .own_model import is_torch_module
-
-    if is_torch_module(target):
+    nn.Module (recorded as `model(*args, **kwargs)` with `loss_fn(output)`, off the GUI thread).
+    On a preset or a spec, the window paints before its panels are made (MainWindow staged=True)."""
+    if _is_torch_module(target):
         from .main_window import MainWindow
 
         window = MainWindow(build=False)
@@ -36,14 +38,24 @@ def window_for(target=None, *args, loss_fn=None, **kwargs):
     from .main_window import MainWindow
 
     if target is None or isinstance(target, str) and not target.endswith(".npz"):
-        return MainWindow(get_preset(target or DEFAULT_PRESET))
+        return MainWindow(get_preset(target or DEFAULT_PRESET), staged=True)
     if isinstance(target, RNNSpec):
-        return MainWindow(target)
+        return MainWindow(target, staged=True)
     if isinstance(target, (str, os.PathLike)):
         from .own_model import load_parts
 
         return file_window(load_parts(target), str(target))
     return file_window({"trace": target}, "")
+
+
+def _is_torch_module(target) -> bool:
+    """own_model's check, without importing own_model (and numpy with it) when torch is not loaded:
+    then `target` cannot be a torch module."""
+    if "torch" not in sys.modules:
+        return False
+    from .own_model import is_torch_module
+
+    return is_torch_module(target)
 
 
 def file_window(parts: dict, source: str = ""):
@@ -76,6 +88,10 @@ def _exec(window) -> int:
     if window.size().width() < 800:
         window.resize(1600, 1000)
     window.show()
+    if os.environ.get(STARTUP_REPORT):
+        from .first_paint import report_startup
+
+        report_startup(window, float(os.environ[STARTUP_REPORT]))
     quit_after = os.environ.get("RNNVIZ_QUIT_AFTER_MS")  # for tests: open, paint, close
     if quit_after:
         QtCore.QTimer.singleShot(int(quit_after), window.close)

@@ -1,45 +1,61 @@
-"""The main window: transport and selection toolbars, dockable panels, menus, status bar, messages."""
+"""The main window: transport and selection toolbars, dockable panels, menus, status bar, messages.
+
+Made in two stages so that `rnnviz` paints at once: the frame (form, toolbars, dock frames, menu
+titles, saved layout; QtWidgets only) and then the panels, the Session and the menus, which import
+pyqtgraph and numpy (about half a second). `MainWindow(spec)` makes both at once; the launcher passes
+`staged=True`, which makes the second after the window's first paint."""
 from __future__ import annotations
 
 from rnnviz.teaching.presets import DEFAULT_PRESET, get_preset
 
-from .spec_form import SpecForm
-from .export import ask_export
 from .frame import Frame, Selection
 from .network_dock import NetworkDock
-from .loss_label import LossReport
-from .panels.activations import ActivationsPanel
-from .progress import JobProgress
-from .panels.gradients import GradientsPanel
-from .panels.shapes import ShapesPanel
 from .qt import QtCore, QtGui, QtWidgets
 from .settings import settings as open_settings
+from .spec_form import SpecForm
+from .startup import after_first_paint
 from .transport import Transport
 from .widgets import StaticText
-from .session import Session
-from .startup import after_first_paint
 
 LAYOUT_VERSION = 1
+PANEL_DOCKS = ("Shapes", "Hidden activations", "Gradients")  # frames first, panels once painted
 
 
 class MainWindow(QtWidgets.QMainWindow):
-    def __init__(self, spec=None, trace=None, build: bool = True):
+    ready = QtCore.Signal()  # the panels, the Session and the menus are made (at once unless staged)
+
+    def __init__(self, spec=None, trace=None, build: bool = True, staged: bool = False):
+        """staged: make the panels, the Session and the menus after the first paint (see the module
+        docstring); until then `session` is None, the transport is disabled and Build is queued."""
         super().__init__()
+        if staged and trace is not None:
+            raise ValueError("a window opened on a trace is made at once, not staged")
+        self.session = None
+        self.frame: Frame | None = None
+        self.panels: list = []
+        self._panel_queue: list = []
+        self._immediate = False
+        self._closed = False
+        self._first_build = None  # the spec built once the panels have painted
+        self._make_frame(spec)
+        if build and trace is None:
+            # torch is first imported by this build (in the worker, holding the GIL for about a
+            # second): started after the panels have painted, the user sees them at once.
+            self._first_build = self.form.spec()
+        if staged:
+            after_first_paint(self, self._make_rest)
+        else:
+            self._make_rest()
+            if trace is not None:
+                self.open_trace(trace)
+
+    def _make_frame(self, spec) -> None:
+        """What the first paint shows: QtWidgets only, no pyqtgraph, numpy or torch."""
         self.setWindowTitle("rnnviz — RNN debugger")
         self.setDockNestingEnabled(True)
-        self.session = Session(self)
-        self.frame: Frame | None = None
-        self._panel_queue: list = []
-        self.loss_report = LossReport()
-        self._immediate = False
-        self._first_build = None   # the spec built once the window has painted
-
         self.form = SpecForm(spec or get_preset(DEFAULT_PRESET))
         self.network = NetworkDock(self.form)  # the form, or a recorded part's configuration, read-only
         self.transport = Transport()
-        self.shapes = ShapesPanel()
-        self.activations = ActivationsPanel()
-        self.gradients = GradientsPanel()
         self.messages = QtWidgets.QPlainTextEdit()
         self.messages.setReadOnly(True)
         self.messages.setPlaceholderText("Messages and errors appear here.")
@@ -50,23 +66,23 @@ class MainWindow(QtWidgets.QMainWindow):
         bar.addWidget(self.transport)
         self.addToolBarBreak()
         self._make_selection_bar()
+        for widget in (self.transport, self.layer_box, self.direction_box, self.batch_box):
+            widget.setEnabled(False)  # until the Session exists
 
         self.docks: dict[str, QtWidgets.QDockWidget] = {}
-        for name, widget in (("Network", self.network), ("Shapes", self.shapes), ("Hidden activations", self.activations),
-                             ("Gradients", self.gradients), ("Messages", self.messages)):
+        for name, widget in (("Network", self.network), ("Shapes", None), ("Hidden activations", None),
+                             ("Gradients", None), ("Messages", self.messages)):
             self._add_dock(name, widget)
-        # Every panel fed frames: (dock, panel), each with show_frame(frame, selection). A new panel
-        # is one more pair here.
-        self.panels = [(self.docks["Shapes"], self.shapes), (self.docks["Hidden activations"], self.activations),
-                       (self.docks["Gradients"], self.gradients)]
         self._default_layout()
-        from .debugger import install_docks, install_menu  # issue 11: debugger docks, Input tab, Debug menu
+        from .debugger import place_dock_frames
 
-        install_docks(self)
-        self._make_menus()
-        install_menu(self)
-        self._make_status_bar()
-        self._connect()
+        place_dock_frames(self)
+        self.menus = {title: self.menuBar().addMenu(title) for title in ("&File", "&Run", "&View")}
+        self.status_text = StaticText()  # one widget, one paint per frame
+        self.status_text.setMinimumWidth(700)
+        self.statusBar().addPermanentWidget(self.status_text, 1)
+        self.status_text.setText("loading the panels…")
+        self.form.build_requested.connect(self._build_requested)
         self._settings = open_settings()
         self._default_state = self.saveState(LAYOUT_VERSION)
         if self._settings is not None:
@@ -76,13 +92,47 @@ class MainWindow(QtWidgets.QMainWindow):
                 self.restoreGeometry(geometry)
             if state is not None:
                 self.restoreState(state, LAYOUT_VERSION)
-        if trace is not None:
-            self.open_trace(trace)
-        elif build:
-            # torch is first imported by this build (in the worker, holding the GIL for about a
-            # second): started after the window has painted, the user sees the window at once.
-            self._first_build = self.form.spec()
-            after_first_paint(self, self._start_first_build)
+
+    def _make_rest(self) -> None:
+        """The panels, the Session, the menus and their connections; then the first Build, once
+        the panels have painted. Called once (a second call, from after_first_paint, returns)."""
+        if self.session is not None or self._closed:
+            return
+        from .debugger import install_docks, install_menu
+        from .loss_label import LossReport
+        from .panels.activations import ActivationsPanel
+        from .panels.gradients import GradientsPanel
+        from .panels.shapes import ShapesPanel
+        from .session import Session
+
+        self.session = Session(self)
+        self.loss_report = LossReport()
+        self.shapes = ShapesPanel()
+        self.activations = ActivationsPanel()
+        self.gradients = GradientsPanel()
+        for name, panel in zip(PANEL_DOCKS, (self.shapes, self.activations, self.gradients)):
+            self.set_dock_widget(name, panel)
+        # Every panel fed frames: (dock, panel), each with show_frame(frame, selection). A new panel
+        # is one more pair here.
+        self.panels = [(self.docks[name], panel) for name, panel in
+                       zip(PANEL_DOCKS, (self.shapes, self.activations, self.gradients))]
+        install_docks(self)  # issue 11: debugger docks, Input tab, Debug menu
+        self._make_menus()
+        install_menu(self)
+        self._make_job_progress()
+        self._connect()
+        for widget in (self.transport, self.layer_box, self.direction_box, self.batch_box):
+            widget.setEnabled(True)
+        self.status_text.setText("")
+        self.ready.emit()
+        if self._first_build is not None:
+            after_first_paint(self.shapes, self._start_first_build)
+
+    def _build_requested(self, spec) -> None:
+        if self.session is None:
+            self._first_build = spec  # Build before the panels exist: built once they have painted
+        else:
+            self.session.build(spec)
 
     def _start_first_build(self) -> None:
         spec, self._first_build = self._first_build, None
@@ -104,9 +154,6 @@ class MainWindow(QtWidgets.QMainWindow):
         bar.addWidget(self.batch_box)
         self.layer_box.setToolTip("Layer shown in the heatmaps and the histogram")
         self.batch_box.setToolTip("Batch element shown in the heatmaps and the line plot")
-        self.layer_box.valueChanged.connect(self._selection_changed)
-        self.batch_box.valueChanged.connect(self._selection_changed)
-        self.direction_box.currentIndexChanged.connect(self._selection_changed)
         self.loss_label = StaticText(width="loss (mean): after the forward pass  ")
         self.loss_label.alignment = QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter
         spacer = QtWidgets.QWidget()
@@ -114,10 +161,11 @@ class MainWindow(QtWidgets.QMainWindow):
         bar.addWidget(spacer)
         bar.addWidget(self.loss_label)
 
-    def _add_dock(self, name: str, widget: QtWidgets.QWidget) -> None:
+    def _add_dock(self, name: str, widget: QtWidgets.QWidget | None = None) -> None:
+        """A dock named `name` holding `widget`, or an empty frame until set_dock_widget fills it."""
         dock = QtWidgets.QDockWidget(name, self)
         dock.setObjectName(name.lower().replace(" ", "_"))
-        dock.setWidget(widget)
+        dock.setWidget(widget if widget is not None else QtWidgets.QWidget())
         dock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable
                          | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetClosable
                          | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetFloatable)
@@ -126,10 +174,19 @@ class MainWindow(QtWidgets.QMainWindow):
         # A hidden panel is not redrawn (saves the paint); when it comes back it shows the current frame.
         # A dock reopened into a tab group does not always say visibilityChanged (Qt 6.11): its View
         # menu action does.
-        dock.visibilityChanged.connect(lambda visible, w=widget: visible and self._redraw_panel(w))
-        dock.toggleViewAction().toggled.connect(lambda visible, w=widget: visible and self._redraw_panel(w))
+        dock.visibilityChanged.connect(lambda visible, d=dock: visible and self._redraw_panel(d.widget()))
+        dock.toggleViewAction().toggled.connect(lambda visible, d=dock: visible and self._redraw_panel(d.widget()))
         self.docks[name] = dock
         self.addDockWidget(QtCore.Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+
+    def set_dock_widget(self, name: str, widget: QtWidgets.QWidget) -> None:
+        """Put `widget` in the frame _add_dock made, where the layout has already placed it."""
+        dock = self.docks[name]
+        frame = dock.widget()
+        dock.setWidget(widget)
+        frame.deleteLater()
+        if dock.isVisible():
+            widget.show()  # a widget put in a visible dock stays hidden until shown (QDockWidget.setWidget)
 
     def _redraw_panel(self, widget) -> None:
         if self.frame is not None and any(panel is widget for _, panel in self.panels):
@@ -152,7 +209,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _make_menus(self) -> None:
         from . import files
 
-        menu = self.menuBar().addMenu("&File")
+        menu = self.menus["&File"]
         for text, slot, keys in (("&Open trace…", lambda: files.open_trace(self), "Ctrl+O"),
                                  ("&Save trace…", lambda: files.save_trace(self), "Ctrl+S"),
                                  ("Open s&pec…", lambda: files.open_spec(self), None),
@@ -163,11 +220,11 @@ class MainWindow(QtWidgets.QMainWindow):
                 action.setShortcut(QtGui.QKeySequence(keys))
         export = menu.addMenu("&Export panel")
         for name, dock in self.docks.items():
-            export.addAction(name).triggered.connect(lambda *_, n=name, w=dock.widget(): self._export(n, w))
+            export.addAction(name).triggered.connect(lambda *_, n=name, d=dock: self._export(n, d.widget()))
         menu.addSeparator()
         menu.addAction("&Quit", QtGui.QKeySequence("Ctrl+Q"), self.close)
 
-        run = self.menuBar().addMenu("&Run")
+        run = self.menus["&Run"]
         t, s = self.transport, self.session
         self.actions_by_key = {}
         for text, key, slot in (("Play / pause", "Space", lambda: t.play_button.toggle()),
@@ -182,7 +239,7 @@ class MainWindow(QtWidgets.QMainWindow):
                 action.setShortcutContext(QtCore.Qt.ShortcutContext.WindowShortcut)
                 self.actions_by_key[key] = action
 
-        view = self.menuBar().addMenu("&View")
+        view = self.menus["&View"]
         for dock in self.docks.values():
             view.addAction(dock.toggleViewAction())
         view.addSeparator()
@@ -191,10 +248,9 @@ class MainWindow(QtWidgets.QMainWindow):
 
         add_view_actions(self, view)
 
-    def _make_status_bar(self) -> None:
-        self.status_text = StaticText()  # one widget, one paint per frame
-        self.status_text.setMinimumWidth(700)
-        self.statusBar().addPermanentWidget(self.status_text, 1)
+    def _make_job_progress(self) -> None:
+        from .progress import JobProgress
+
         self.job_progress = JobProgress(self.session, self._notice)
         self.statusBar().addPermanentWidget(self.job_progress)
 
@@ -210,6 +266,9 @@ class MainWindow(QtWidgets.QMainWindow):
         t.run_backward.connect(s.run_backward)
         t.seek.connect(s.seek)
         t.speed_changed.connect(lambda v: setattr(s, "speed", v))
+        self.layer_box.valueChanged.connect(self._selection_changed)
+        self.batch_box.valueChanged.connect(self._selection_changed)
+        self.direction_box.currentIndexChanged.connect(self._selection_changed)
         s.speed = t.speed_value()
         s.frame_ready.connect(self.apply_frame)
         s.selection_changed.connect(self._show_selection)
@@ -218,7 +277,6 @@ class MainWindow(QtWidgets.QMainWindow):
         s.built.connect(self._built)
         s.devices_found.connect(self.form.set_devices)
         s.playing_changed.connect(lambda on: t.set_playing(on))
-        self.form.build_requested.connect(s.build)
         s.memory_budget = self.form.memory_budget()
         self.form.memory.budget_changed.connect(lambda size: setattr(s, "memory_budget", size))
         self.activations.seek.connect(self.seek_time)
@@ -335,7 +393,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def is_idle(self) -> bool:
         """Nothing queued, computing, or waiting to be drawn."""
-        return self.session.is_idle() and not self._panel_queue and self._first_build is None
+        return (self.session is not None and self.session.is_idle() and not self._panel_queue
+                and self._first_build is None)
 
     def seek_time(self, t: int) -> None:
         """Jump to the cell of timestep t (selected layer and direction; backward cells in the backward phase)."""
@@ -382,7 +441,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.restoreState(self._default_state, LAYOUT_VERSION)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
-        self.session.shutdown()
+        self._closed = True
+        if self.session is not None:
+            self.session.shutdown()
         if self._settings is not None:
             self._settings.setValue("geometry", self.saveGeometry())
             self._settings.setValue("state", self.saveState(LAYOUT_VERSION))

@@ -1,14 +1,24 @@
 """One place that imports Qt and configures pyqtgraph (PySide6 first, then pyqtgraph), and the one
-QApplication. The colours, fonts and patched pyqtgraph items live in style.py."""
+QApplication. The colours, fonts and patched pyqtgraph items live in style.py.
+
+pyqtgraph (and numpy under it) loads on first use of `pg` (`from .qt import pg`), not with Qt: the
+window's first paint needs QtWidgets only, and importing pyqtgraph takes longer than that paint."""
 from __future__ import annotations
 
 import sys
 
 import PySide6  # noqa: F401  - must be imported before pyqtgraph picks a binding
 from PySide6 import QtCore, QtGui, QtWidgets  # noqa: F401
-import pyqtgraph as pg
 
-pg.setConfigOptions(imageAxisOrder="row-major", antialias=False, background="w", foreground="k")
+
+def __getattr__(name: str):
+    if name == "pg":
+        import pyqtgraph
+
+        pyqtgraph.setConfigOptions(imageAxisOrder="row-major", antialias=False, background="w", foreground="k")
+        globals()["pg"] = pyqtgraph
+        return pyqtgraph
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 _QUIET = ("This plugin does not support propagateSizeHints()",)  # offscreen platform noise, once per window
