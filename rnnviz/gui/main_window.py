@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from rnnviz.teaching.presets import DEFAULT_PRESET, get_preset
 
+from .export import ask_export
 from .frame import Frame, Selection
 from .network_dock import NetworkDock
 from .qt import QtCore, QtGui, QtWidgets
