@@ -96,6 +96,10 @@ def _exec(window) -> int:
     if quit_after:
         QtCore.QTimer.singleShot(int(quit_after), window.close)
     code = qapp.exec()
+    # A job submitted as the window closed can start after Session.shutdown has waited (superqt starts
+    # a worker 1 ms after it is submitted): it stops at its first check, but Python must not tear
+    # down the objects it emits through before then.
+    QtCore.QThreadPool.globalInstance().waitForDone(5000)
     return int(code or 0)
 
 

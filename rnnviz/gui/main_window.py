@@ -11,7 +11,7 @@ from rnnviz.teaching.presets import DEFAULT_PRESET, get_preset
 from .export import ask_export
 from .frame import Frame, Selection
 from .network_dock import NetworkDock
-from .qt import QtCore, QtGui, QtWidgets
+from .qt import QtCore, QtWidgets
 from .settings import settings as open_settings
 from .spec_form import SpecForm
 from .startup import after_first_paint
@@ -100,6 +100,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.session is not None or self._closed:
             return
         from .debugger import install_docks, install_menu
+        from .main_menus import fill_menus
         from .loss_label import LossReport
         from .panels.activations import ActivationsPanel
         from .panels.gradients import GradientsPanel
@@ -118,7 +119,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.panels = [(self.docks[name], panel) for name, panel in
                        zip(PANEL_DOCKS, (self.shapes, self.activations, self.gradients))]
         install_docks(self)  # issue 11: debugger docks, Input tab, Debug menu
-        self._make_menus()
+        fill_menus(self)
         install_menu(self)
         self._make_job_progress()
         self._connect()
@@ -137,7 +138,9 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _start_first_build(self) -> None:
         spec, self._first_build = self._first_build, None
-        if spec is not None and self.session.runner is None and self.session.is_idle():
+        # Closed before its panels painted: after_first_paint calls back at once on a hidden window,
+        # and a build started now would outlive the window's Session.
+        if spec is not None and not self._closed and self.session.runner is None and self.session.is_idle():
             self.session.build(spec)
 
     # -- construction -------------------------------------------------------------------
@@ -207,48 +210,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self.resizeDocks([d["Network"], d["Messages"]], [780, 150], QtCore.Qt.Orientation.Vertical)
         self.resizeDocks([d["Hidden activations"], d["Gradients"]], [630, 640], QtCore.Qt.Orientation.Horizontal)
 
-    def _make_menus(self) -> None:
-        from . import files
-
-        menu = self.menus["&File"]
-        for text, slot, keys in (("&Open trace…", lambda: files.open_trace(self), "Ctrl+O"),
-                                 ("&Save trace…", lambda: files.save_trace(self), "Ctrl+S"),
-                                 ("Open s&pec…", lambda: files.open_spec(self), None),
-                                 ("Save sp&ec…", lambda: files.save_spec(self), None)):
-            action = menu.addAction(text)
-            action.triggered.connect(slot)
-            if keys:
-                action.setShortcut(QtGui.QKeySequence(keys))
-        export = menu.addMenu("&Export panel")
-        for name, dock in self.docks.items():
-            export.addAction(name).triggered.connect(lambda *_, n=name, d=dock: self._export(n, d.widget()))
-        menu.addSeparator()
-        menu.addAction("&Quit", QtGui.QKeySequence("Ctrl+Q"), self.close)
-
-        run = self.menus["&Run"]
-        t, s = self.transport, self.session
-        self.actions_by_key = {}
-        for text, key, slot in (("Play / pause", "Space", lambda: t.play_button.toggle()),
-                                ("Step", "Right", s.step), ("Step back", "Left", s.back),
-                                ("Backward step", "B", s.backward_step), ("Reset", "Home", s.reset),
-                                ("Run to end", "End", s.run_to_end), ("Backward to t=0", None, s.run_backward),
-                                ("Stop", "Esc", self._stop)):
-            action = run.addAction(text)
-            action.triggered.connect(lambda *_, f=slot: f())
-            if key:
-                action.setShortcut(QtGui.QKeySequence(key))
-                action.setShortcutContext(QtCore.Qt.ShortcutContext.WindowShortcut)
-                self.actions_by_key[key] = action
-
-        view = self.menus["&View"]
-        for dock in self.docks.values():
-            view.addAction(dock.toggleViewAction())
-        view.addSeparator()
-        view.addAction("Restore default layout", self.restore_default_layout)
-        from .view_menu import add_view_actions  # issue #4: training, presentation (F11), lessons, spectral, compare
-
-        add_view_actions(self, view)
-
     def _make_job_progress(self) -> None:
         from .progress import JobProgress
 
@@ -261,7 +222,7 @@ class MainWindow(QtWidgets.QMainWindow):
         t.back.connect(s.back)
         t.step.connect(s.step)
         t.play.connect(self._play)
-        t.stop.connect(self._stop)
+        t.stop.connect(self.stop_playing)
         t.run_end.connect(s.run_to_end)
         t.back_step.connect(s.backward_step)
         t.run_backward.connect(s.run_backward)
@@ -286,14 +247,14 @@ class MainWindow(QtWidgets.QMainWindow):
             button = QtWidgets.QToolButton()
             button.setText("Export…")
             button.setToolTip(f"Save the {name} panel as PNG or SVG")
-            button.clicked.connect(lambda *_, n=name, w=widget: self._export(n, w))
+            button.clicked.connect(lambda *_, n=name, w=widget: self.export_panel(n, w))
             widget.toolbar.addWidget(button)
 
     # -- behaviour ----------------------------------------------------------------------
     def _play(self, on: bool) -> None:
         self.session.play(on)
 
-    def _stop(self) -> None:
+    def stop_playing(self) -> None:
         self.session.stop()
         self.transport.set_playing(False)
 
@@ -423,7 +384,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def log(self, text: str) -> None:
         self.messages.appendPlainText(text)
 
-    def _export(self, name: str, widget) -> None:
+    def export_panel(self, name: str, widget) -> None:
         try:
             path = ask_export(widget, name, self)
         except OSError as exc:
@@ -434,7 +395,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _dock_menu(self, dock, pos) -> None:
         menu = QtWidgets.QMenu(self)
-        menu.addAction(f"Export {dock.windowTitle()}…", lambda: self._export(dock.windowTitle(), dock.widget()))
+        menu.addAction(f"Export {dock.windowTitle()}…", lambda: self.export_panel(dock.windowTitle(), dock.widget()))
         menu.addAction("Close", dock.close)
         menu.exec(dock.mapToGlobal(pos))
 
