@@ -69,7 +69,7 @@ class DebuggerTools(QtCore.QObject):
         # Where the last Run until stopped, kept in the status bar (the phase/t read-out changes every frame).
         self.stop_label = QtWidgets.QLabel("")
         self.stop_label.setStyleSheet("color: #c00000; font-weight: bold")
-        window.statusBar().addPermanentWidget(self.stop_label)
+        window.statusBar().insertPermanentWidget(0, self.stop_label)  # left of the window's read-out
 
     def _frame_ready(self, frame) -> None:
         self.breakpoints.set_layers(int(frame.trace.hidden.shape[0]))

@@ -206,7 +206,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.splitDockWidget(d["Hidden activations"], d["Gradients"], QtCore.Qt.Orientation.Horizontal)
         self.splitDockWidget(d["Network"], d["Messages"], QtCore.Qt.Orientation.Vertical)
         self.resizeDocks([d["Network"], d["Shapes"]], [330, 1270], QtCore.Qt.Orientation.Horizontal)
-        self.resizeDocks([d["Shapes"], d["Hidden activations"]], [330, 600], QtCore.Qt.Orientation.Vertical)
+        # Made with the panels' frames still empty (see _make_frame), so no size hint of theirs takes part:
+        # 330:350 gives the split the panels' hints used to give (the tensor table's rows all shown).
+        self.resizeDocks([d["Shapes"], d["Hidden activations"]], [330, 350], QtCore.Qt.Orientation.Vertical)
         self.resizeDocks([d["Network"], d["Messages"]], [780, 150], QtCore.Qt.Orientation.Vertical)
         self.resizeDocks([d["Hidden activations"], d["Gradients"]], [630, 640], QtCore.Qt.Orientation.Horizontal)
 
