@@ -97,3 +97,22 @@ def test_bench_prints_time_to_first_paint():
     assert line == ("start-up, `python -m rnnviz`, median of 5 fresh processes: first paint 0.31 s (loaded by "
                     "then: none of numpy, pyqtgraph, superqt, torch); panels painted 0.74 s; first Build drawn "
                     "2.20 s; first paint with torch imported before the window: 1.50 s")
+
+
+def test_the_staged_window_ends_laid_out_as_the_one_made_at_once(qtbot):
+    """What the launcher opens (panels made after the first paint) is the window the other tests drive."""
+    from rnnviz.gui.main_window import MainWindow
+    from rnnviz.teaching.presets import get_preset
+
+    layouts = []
+    for staged in (True, False):
+        window = MainWindow(get_preset("seed-rnn"), staged=staged)
+        qtbot.addWidget(window)
+        window.resize(1600, 1000)
+        window.show()
+        wait_idle(qtbot, window)
+        qtbot.wait(50)
+        layouts.append({name: (dock.isVisible(), dock.geometry().getRect()) for name, dock in window.docks.items()})
+        window.session.shutdown()
+    assert layouts[0] == layouts[1]
+    assert layouts[0]["Shapes"][1][3] > 400  # its tensor table's rows all shown, as before the staging
