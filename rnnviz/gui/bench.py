@@ -225,7 +225,8 @@ def measure_first_paint(runs: int) -> dict:
 
 def format_first_paint(result: dict) -> str:
     loaded = ", ".join(result["loaded_at_first_paint"]) or "none of numpy, pyqtgraph, superqt, torch"
-    return (f"start-up, `python -m rnnviz`, median of {result['runs']} fresh processes: first paint "
+    processes = "1 fresh process" if result["runs"] == 1 else f"{result['runs']} fresh processes"
+    return (f"start-up, `python -m rnnviz`, median of {processes}: first paint "
             f"{result['first_paint_s']:.2f} s (loaded by then: {loaded}); panels painted "
             f"{result['panels_painted_s']:.2f} s; first Build drawn {result['first_frame_s']:.2f} s; "
             f"first paint with torch imported before the window: {result['first_paint_torch_imported_first_s']:.2f} s")
