@@ -128,7 +128,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.status_text.setText("")
         self.ready.emit()
         if self._first_build is not None:
-            after_first_paint(self.shapes, self._start_first_build)
+            # After the panels' first paint; the window's own when they are made before it is shown.
+            shown = [panel for dock, panel in self.panels if dock.isVisible()]
+            after_first_paint(shown[0] if shown else self, self._start_first_build)
 
     def _build_requested(self, spec) -> None:
         if self.session is None:
