@@ -116,3 +116,28 @@ def test_the_staged_window_ends_laid_out_as_the_one_made_at_once(qtbot):
         window.session.shutdown()
     assert layouts[0] == layouts[1]
     assert layouts[0]["Shapes"][1][3] > 400  # its tensor table's rows all shown, as before the staging
+
+
+def test_the_saved_layout_is_in_the_first_paint(qtbot, tmp_path, monkeypatch):
+    """A dock the user closed stays closed from the first paint on, and its panel is still made."""
+    from rnnviz.gui.main_window import MainWindow
+    from rnnviz.teaching.presets import get_preset
+
+    monkeypatch.setenv("RNNVIZ_SETTINGS", str(tmp_path / "layout.ini"))
+    first = MainWindow(get_preset("seed-rnn"))
+    qtbot.addWidget(first)
+    first.show()
+    wait_idle(qtbot, first)
+    first.docks["Gradients"].close()
+    first.close()
+
+    window = MainWindow(get_preset("seed-rnn"), staged=True)
+    qtbot.addWidget(window)
+    window.show()
+    assert window.session is None and window.docks["Shapes"].isVisible()
+    assert not window.docks["Gradients"].isVisible()
+    wait_idle(qtbot, window)
+    assert not window.docks["Gradients"].isVisible() and window.docks["Gradients"].widget() is window.gradients
+    window.docks["Gradients"].toggleViewAction().trigger()
+    assert window.docks["Gradients"].isVisible() and window.gradients.isVisible()
+    window.session.shutdown()
