@@ -112,6 +112,7 @@ class Runner:
         self._done: dict[tuple, list] = {}       # (layer, direction) -> its backward cells done, in order
         self._block_sums: dict[tuple, list] = {}
         self._block_prefix: dict[tuple, list] = {}
+        self._open_sums: dict[tuple, tuple] = {}   # (layer, direction) -> (cells done, their open block's sums)
         self._outputs = None                     # (output, h_n, c_n) as numpy once the forward pass is done
         self._param_grads = None                 # (version, param_grads()) last computed
         self._grad_h: dict[tuple, torch.Tensor] = {}
@@ -192,6 +193,7 @@ class Runner:
             done.pop()  # backward cells are undone last first: this one is the layer's last
             del self._block_sums.get(key[:2], [])[len(done) // _BLOCK:]
             del self._block_prefix.get(key[:2], [])[len(done) // _BLOCK + 1:]
+            self._open_sums.pop(key[:2], None)
             for acc_key, old in state.restore.items():
                 store = self._grad_c if acc_key[0] == "c" else self._grad_h
                 if old is None:
@@ -346,6 +348,7 @@ class Runner:
         self._grad_c.clear()
         self._block_sums.clear()
         self._block_prefix.clear()
+        self._open_sums.clear()
 
     def _direct_grads(self) -> torch.Tensor:
         """dL/d(out[t]) with every later state held fixed, (T, B, D*H): what the loss itself puts on
@@ -436,7 +439,13 @@ class Runner:
             while len(prefix) <= full:
                 block = blocks[len(prefix) - 1]
                 prefix.append({role: prefix[-1][role] + block[role] for role in roles})
-            rest = self._weight_grad_sum(done[full * _BLOCK:], w) if len(done) > full * _BLOCK else None
+            rest = None
+            if len(done) > full * _BLOCK:  # the open block: summed again only when its layer moved
+                cached = self._open_sums.get((l, d))
+                if cached is None or cached[0] != len(done):
+                    cached = (len(done), self._weight_grad_sum(done[full * _BLOCK:], w))
+                    self._open_sums[l, d] = cached
+                rest = cached[1]
             for role in roles:
                 value = prefix[full][role] if rest is None else prefix[full][role] + rest[role]
                 result[w.names[role]] = value.cpu().numpy()
