@@ -76,7 +76,8 @@ class TruncationDock(TimeCanvas):
         self.frame, self.selection = frame, selection
         split = self.split
         T = frame.trace.hidden.shape[2]
-        self.k_box.setMaximum(max(1, 2 * T))
+        if self.k_box.maximum() != max(1, 2 * T):  # a new maximum re-lays out the dock (and the window)
+            self.k_box.setMaximum(max(1, 2 * T))
         # A reset or a new network (a frame at position 0 newer than the split) ends what it described.
         newer = frame is not self._split_frame
         if (frame.position == 0 and newer) or (split is not None and split.kept_h.shape != frame.trace.hidden.shape):

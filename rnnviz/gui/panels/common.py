@@ -64,6 +64,21 @@ def set_range(plot, x=None, y=None) -> None:
         plot.setYRange(*y, padding=0)
 
 
+def steady_range(plot, axis: str, lo: float, hi: float, min_span: float, pin_low: bool = False) -> None:
+    """Fit `axis` ('x' or 'y') to the data's [lo, hi], but keep the range shown while it still holds
+    the data and the data fill a third of it or more. A range that follows every new value (a
+    backward step's new smallest gradient, a growing dL/dθ) redraws the axis on every step, and
+    re-lays out and repaints the whole panel when its tick labels change width. `pin_low`: the
+    range starts at `lo` itself (bars from 0)."""
+    current = plot.__dict__.get("_rnnviz_range", {}).get(axis)
+    span = max(hi - lo, min_span)
+    if (current is not None and current[0] <= lo and hi <= current[1] and (not pin_low or current[0] == lo)
+            and current[1] - current[0] <= 3 * span):
+        return
+    pad = 0.25 * span
+    set_range(plot, **{axis: (lo if pin_low else lo - pad, hi + pad)})
+
+
 def set_series(item: pg.PlotDataItem, x: np.ndarray, y: np.ndarray) -> None:
     """setData, but an all-NaN series becomes empty (pyqtgraph warns on all-NaN symbol bounds), and a
     series equal to the one drawn is left alone: a step changes one or two of a panel's lines, and

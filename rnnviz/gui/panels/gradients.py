@@ -6,7 +6,8 @@ import numpy as np
 from ..frame import Frame, Selection
 from ..qt import QtCore, QtGui, QtWidgets, pg
 from ..style import DIVERGING, LINE_COLOURS, MAGNITUDE, set_title
-from .common import Heatmap, TimeCanvas, coloured_title, finite_absmax, integer_ticks, set_range, set_series
+from .common import (Heatmap, TimeCanvas, coloured_title, finite_absmax, integer_ticks, set_range, set_series,
+                     steady_range)
 
 
 def log_magnitude(values: np.ndarray) -> np.ndarray:
@@ -139,8 +140,9 @@ class GradientsPanel(TimeCanvas):
         self._set_log(True)
 
     def _set_log(self, on: bool) -> None:
-        self.norm_plot.setLogMode(y=on)
-        self.contrib_plot.setLogMode(y=on)
+        for plot in (self.norm_plot, self.contrib_plot):
+            plot.setLogMode(y=on)
+            plot.__dict__.get("_rnnviz_range", {}).pop("y", None)  # decades then, values now (or back): fit anew
         if on:  # magnitude in decades: the early, vanishing steps get colours too
             self.heatmap.set_colormap(MAGNITUDE, "log10 |dL/dh_t|", log_magnitude)
         else:
@@ -165,12 +167,10 @@ class GradientsPanel(TimeCanvas):
         if not positive.size:
             return
         lo, hi = float(positive.min()), float(positive.max())
-        if self.log_box.isChecked():
-            lo, hi = np.log10(lo), np.log10(hi)
-            pad = max(0.1, 0.05 * (hi - lo))
+        if self.log_box.isChecked():  # in decades, at least one shown
+            steady_range(plot, "y", float(np.log10(lo)), float(np.log10(hi)), 1.0)
         else:
-            lo, pad = 0.0, 0.05 * hi or 1.0
-        set_range(plot, y=(round(lo - pad, 1), round(hi + pad, 1)) if self.log_box.isChecked() else (lo - pad, hi + pad))
+            steady_range(plot, "y", 0.0, hi, hi or 1.0, pin_low=True)
 
     @staticmethod
     def _positive(values: np.ndarray) -> np.ndarray:
@@ -245,7 +245,9 @@ class GradientsPanel(TimeCanvas):
             self._bar_names = list(self._param_names)
             self._label_bars()
         if len(values):
-            set_range(self.param_plot, (0, 1.05 * (float(values.max()) or 1.0)), (-0.6, len(values) - 0.4))
+            top = float(values.max()) or 1.0
+            steady_range(self.param_plot, "x", 0.0, top, top, pin_low=True)
+            set_range(self.param_plot, y=(-0.6, len(values) - 0.4))
         self.set_cursor(frame.t)
 
     # -- hover --------------------------------------------------------------------------

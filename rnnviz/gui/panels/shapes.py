@@ -124,6 +124,8 @@ class EquationLabel(QtWidgets.QStackedWidget):
     def setText(self, text: str) -> None:  # noqa: N802
         if text == self._text:
             return
+        before = self.currentWidget()
+        hints = None if before is None else (before.sizeHint(), before.minimumSizeHint())
         label = self._labels.pop(text, None)
         if label is None:
             label = QtWidgets.QLabel(text)
@@ -134,11 +136,14 @@ class EquationLabel(QtWidgets.QStackedWidget):
         self._labels[text] = label
         self.setCurrentWidget(label)
         self._text = text
-        while len(self._labels) > self.MAX_LABELS or (not text and len(self._labels) > 1):
+        # Kept across a Reset (""): the first steps after it show the texts of the steps before, and a
+        # new rich-text label costs its layout again (~1.5 ms a size hint).
+        while len(self._labels) > self.MAX_LABELS:
             old = self._labels.pop(next(iter(self._labels)))
             self.removeWidget(old)
             old.deleteLater()
-        self.updateGeometry()
+        if hints != (label.sizeHint(), label.minimumSizeHint()):  # layers alternate texts of one size
+            self.updateGeometry()
 
     def current(self) -> QtWidgets.QLabel:
         return self.currentWidget()
