@@ -84,11 +84,12 @@ def _show_hint(plot: pg.PlotItem, hint: QtWidgets.QGraphicsTextItem, empty: bool
         plot.vb.sigResized.emit(plot.vb)  # re-centre the new text
     hint.setVisible(empty)
     axis = plot.getAxis("left")
-    if hide_y_values and axis.style["showValues"] == empty:  # an empty log axis shows arbitrary ticks ("2, 5")
-        # Values hidden: the axis keeps its width (no re-layout and second paint of the panel at Reset and
-        # again when the gradients arrive); shown: sized by its labels again.
-        axis.setWidth(int(axis.width()) if empty else None)
-        axis.setStyle(showValues=not empty)
+    if hide_y_values and getattr(axis, "_rnnviz_blank", None) != empty:
+        # An empty log axis shows arbitrary ticks ("2, 5"): none while empty. An empty tick list, not
+        # showValues=False, so the axis keeps its width (it only widens): neither Reset nor the first
+        # gradients re-lay out and repaint the whole panel.
+        axis._rnnviz_blank = empty
+        axis.setTicks([[], []] if empty else None)
 
 
 def _series_name(layer: int, direction: int, directions: int) -> str:
@@ -125,7 +126,14 @@ class GradientsPanel(TimeCanvas):
         self.hints = {id(plot): _empty_hint(plot)
                       for plot in (self.norm_plot, self.heat_plot, self.param_plot, self.contrib_plot)}
         for plot in (self.norm_plot, self.contrib_plot):
-            plot.getAxis("left").setStyle(showValues=False)
+            # Only widens, as the names axis: a backward step's new decade ("10⁻³" after "0.01") re-laid out
+            # and repainted the whole panel (15 ms + a 45 ms paint at seed-rnn).
+            axis = plot.getAxis("left")
+            axis.setStyle(autoReduceTextSpace=False)
+            # Room from the start for the usual labels (0.0005, 10⁻¹⁰): the first gradients do not widen it.
+            axis.textWidth = QtGui.QFontMetrics(axis.style["tickFont"] or axis.font()).horizontalAdvance("0.0005")
+            axis._updateWidth()
+        self.heatmap.bar.getAxis("right").setStyle(autoReduceTextSpace=False)
         self.norm_lines: list[pg.PlotDataItem] = []
         self.contrib_lines: list[pg.PlotDataItem] = []
         self.frame: Frame | None = None
