@@ -6,7 +6,8 @@ import numpy as np
 from ..frame import Frame, Selection
 from ..qt import QtWidgets, pg
 from ..style import LINE_COLOURS, set_title
-from .common import Heatmap, TimeCanvas, coloured_title, finite_absmax, integer_ticks, set_range, set_series
+from .common import (Heatmap, SliceCopy, TimeCanvas, coloured_title, finite_absmax, integer_ticks, set_range,
+                     set_series)
 
 HIST_BINS = 40
 MAX_LINES = 8
@@ -65,6 +66,7 @@ class ActivationsPanel(TimeCanvas):
         self.frame: Frame | None = None
         self.selection = Selection()
         self._hidden = np.full((1, 1), np.nan)  # (T, H) of the selected slice
+        self._slice = SliceCopy()   # keeps _hidden up to date one forward cell at a time
         self._levels = (-1.0, 1.0)
         self._key = None
         self._hist_key, self._hist_top = None, 1
@@ -99,8 +101,8 @@ class ActivationsPanel(TimeCanvas):
         hidden = np.asarray(trace.hidden)
         layer, direction = min(sel.layer, hidden.shape[0] - 1), min(sel.direction, hidden.shape[1] - 1)
         batch = min(sel.batch, hidden.shape[3] - 1)
-        # A copy: the plots keep it after this call, while a run goes on writing the trace's arrays.
-        self._hidden = np.array(hidden[layer, direction, :, batch, :])  # (T, H)
+        changed = self._slice.update(hidden, frame, (layer, direction, batch), "forward")
+        self._hidden = self._slice.values  # (T, H), the panel's own copy
         T, H = self._hidden.shape
         relu = trace.nonlinearity == "relu"  # what makes H_t: relu only for relu RNNs
         key = (T, H, relu, layer, direction)
@@ -112,7 +114,7 @@ class ActivationsPanel(TimeCanvas):
         self._key = key
         where = f"layer {layer}" + (f", direction {direction}" if hidden.shape[1] > 1 else "") + f", batch element {batch}"
         set_title(self.heat_plot, f"Hidden state h_t, units x time  ({where})", size="11pt")
-        self.heatmap.set(self._hidden.T, levels=self._levels)
+        self.heatmap.set(self._hidden.T, levels=self._levels, columns=changed)
 
         units = parse_units(self.units_edit.text(), H)
         while len(self.lines) < len(units):

@@ -96,6 +96,44 @@ def set_series(item: pg.PlotDataItem, x: np.ndarray, y: np.ndarray) -> None:
         item.setData([], [])
 
 
+class SliceCopy:
+    """A panel's own copy of one (T, H) slice `[layer, direction, :, batch, :]` of a trace array,
+    brought up to date one timestep per changed cell.
+
+    Within a run a frame differs from the one before by the cells done or undone in between
+    (`frame.schedule[lo:hi]`), and only cells of `phase` of the selected layer and direction touch
+    this slice: their rows are copied, not the whole (T, H) slice (2 MB at T=1000, H=512). Anything
+    else (another array, run or selection, an edit, a Reset, more than MAX_CELLS cells, or a version
+    that moved other than one per cell) copies everything again."""
+
+    MAX_CELLS = 256
+
+    def __init__(self):
+        self.values = np.full((1, 1), np.nan)
+        self._source = None
+        self._key = None
+
+    def update(self, source: np.ndarray, frame, where: tuple[int, int, int], phase: str) -> list[int] | None:
+        """Bring `values` up to `frame`; returns the timesteps copied, or None when it copied everything."""
+        layer, direction, batch = where
+        key = (frame.run_id, where, frame.version, frame.position)
+        last, self._key = self._key, key
+        changed = None
+        if last is not None and self._source is source and last[:2] == key[:2] and frame.schedule:
+            moved = abs(frame.position - last[3])
+            if frame.version - last[2] == moved <= self.MAX_CELLS:  # one version per cell done or undone
+                lo, hi = sorted((last[3], frame.position))
+                changed = sorted({cell.t for cell in frame.schedule[lo:hi] if cell.phase == phase
+                                  and cell.layer == layer and cell.direction == direction})
+        self._source = source
+        if changed is None:
+            # A copy: the panel keeps it after this call, while a run goes on writing the trace's arrays.
+            self.values = np.array(source[layer, direction, :, batch, :])
+        elif changed:
+            self.values[changed] = source[layer, direction, changed, batch, :]
+        return changed
+
+
 class TimeCanvas(QtWidgets.QWidget):
     """A GraphicsLayoutWidget whose time-axis plots share a cursor, click-to-seek and a hover read-out.
 
@@ -230,8 +268,10 @@ class Heatmap:
         rgba[blank] = 0
         return rgba
 
-    def set(self, data: np.ndarray, levels=None) -> None:
-        """data: (rows, T) float, may be a strided view; NaN entries are drawn blank.
+    def set(self, data: np.ndarray, levels=None, columns: list[int] | None = None) -> None:
+        """data: (rows, T) float, may be a strided view; NaN entries are drawn blank. columns: the
+        only columns that may differ from the data drawn last (a panel's SliceCopy knows), or None:
+        compare them all.
 
         Past MAX_COLS x MAX_ROWS the image drawn takes every k-th column/row (the plot has fewer
         pixels than that anyway); hover and `data` keep every value."""
@@ -247,6 +287,13 @@ class Heatmap:
         if drawn is None or drawn.shape != shown.shape:
             self._drawn = np.array(shown, dtype=np.float32)
             self._rgba = np.ascontiguousarray(self._colour(self._drawn))
+        elif columns is not None and data.shape == self._shape:
+            picked = [t // step_c for t in columns if t % step_c == 0]  # the columns the image shows
+            if not picked:
+                return
+            block = shown[:, picked]
+            drawn[:, picked] = block
+            self._rgba[:, picked] = self._colour(block)
         else:
             with np.errstate(invalid="ignore"):
                 same = shown == drawn

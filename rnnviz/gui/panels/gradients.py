@@ -6,7 +6,7 @@ import numpy as np
 from ..frame import Frame, Selection
 from ..qt import QtCore, QtGui, QtWidgets, pg
 from ..style import DIVERGING, LINE_COLOURS, MAGNITUDE, set_title
-from .common import (Heatmap, TimeCanvas, coloured_title, finite_absmax, integer_ticks, set_range, set_series,
+from .common import (Heatmap, SliceCopy, TimeCanvas, coloured_title, finite_absmax, integer_ticks, set_range, set_series,
                      steady_range)
 
 
@@ -139,6 +139,8 @@ class GradientsPanel(TimeCanvas):
         self.frame: Frame | None = None
         self.selection = Selection()
         self._grad = np.full((1, 1), np.nan)
+        self._slice = SliceCopy()   # keeps _grad up to date one backward cell at a time
+        self._extremes = None       # (T,) smallest and largest finite nonzero |dL/dh_t| per timestep
         self._param_names: list[str] = []
         self._bar_names: list[str] | None = None
         self._bar_step = 0  # every k-th bar named: as many names as the plot's height has room for
@@ -231,13 +233,16 @@ class GradientsPanel(TimeCanvas):
         hidden_grad = np.asarray(trace.hidden_grad)
         layer, direction = min(selection.layer, L - 1), min(selection.direction, D - 1)
         batch = min(selection.batch, hidden_grad.shape[3] - 1)
-        self._grad = np.array(hidden_grad[layer, direction, :, batch, :])  # (T, H)
-        _show_hint(self.heat_plot, self.hints[id(self.heat_plot)], not np.isfinite(self._grad).any())
+        changed = self._slice.update(hidden_grad, frame, (layer, direction, batch), "backward")
+        self._grad = self._slice.values  # (T, H), the panel's own copy
+        lowest, highest, reached = self._update_extremes(changed)
+        _show_hint(self.heat_plot, self.hints[id(self.heat_plot)], not reached.any())
         if self.log_box.isChecked():
-            self.heatmap.set(self._grad.T, levels=magnitude_levels(self._grad))
+            levels = decade_levels(log_magnitude(np.array([np.fmin.reduce(lowest), np.fmax.reduce(highest)])))
+            self.heatmap.set(self._grad.T, levels=levels, columns=changed)
         else:
             m = finite_absmax(self._grad)
-            self.heatmap.set(self._grad.T, levels=(-m, m))
+            self.heatmap.set(self._grad.T, levels=(-m, m), columns=changed)
         set_title(self.heat_plot, ("|dL/dh_t|" if self.log_box.isChecked() else "dL/dh_t") + f" (layer {layer}"
                   + (f" dir {direction}" if D > 1 else "") + f", batch {batch})", size="11pt")
 
@@ -257,6 +262,28 @@ class GradientsPanel(TimeCanvas):
             steady_range(self.param_plot, "x", 0.0, top, top, pin_low=True)
             set_range(self.param_plot, y=(-0.6, len(values) - 0.4))
         self.set_cursor(frame.t)
+
+    def _update_extremes(self, changed: list[int] | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per timestep of the copy: the smallest and largest finite nonzero |dL/dh_t| (NaN: none) and
+        whether any value is finite. The colour levels (as magnitude_levels would find them) and the
+        hint then read (T,) rows, not every element, per frame; only the changed rows are redone."""
+        grad = self._grad
+        T = len(grad)
+        if changed is None or self._extremes is None or len(self._extremes[0]) != T:
+            rows = np.arange(T)
+            self._extremes = (np.full(T, np.nan, dtype=grad.dtype), np.full(T, np.nan, dtype=grad.dtype),
+                              np.zeros(T, dtype=bool))
+        else:
+            rows = np.asarray(changed, dtype=np.intp)
+        if rows.size:
+            magnitude = np.abs(grad[rows])
+            finite = np.isfinite(magnitude)
+            with np.errstate(invalid="ignore"):
+                magnitude[~(finite & (magnitude > 0))] = np.nan
+            self._extremes[0][rows] = np.fmin.reduce(magnitude, axis=1)
+            self._extremes[1][rows] = np.fmax.reduce(magnitude, axis=1)
+            self._extremes[2][rows] = finite.any(axis=1)
+        return self._extremes
 
     # -- hover --------------------------------------------------------------------------
     def _norm_value(self, x, y):
