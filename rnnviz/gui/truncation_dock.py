@@ -84,7 +84,7 @@ class TruncationDock(TimeCanvas):
             self.split = split = None  # a reset or a new network: the split described another run
         if split is None:
             for line in self.lines:
-                line.setData([], [])
+                set_series(line, np.empty(0), np.empty(0))  # once: a cleared line is left alone
             set_title(self.plot, "Choose k and Compute split (runs the backward pass to its end)", size="11pt")
         else:
             L, D = split.kept_norm.shape[:2]

@@ -144,7 +144,7 @@ class WhatIfDock(TimeCanvas):
         if self.original is None or not self.edits:
             self.result = None
             for item in (self.diff_line, *self.grad_lines):
-                item.setData([], [])
+                set_series(item, np.empty(0), np.empty(0))  # once: a cleared line is left alone
             set_title(self.diff_plot, "‖h_t − h_t^orig‖: apply an edit to compare", size="11pt")
             set_title(self.grad_plot, "‖dL/dh_t‖", size="11pt")
         else:
