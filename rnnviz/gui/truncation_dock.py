@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .frame import Frame, Selection
-from .panels.common import TimeCanvas, coloured_title, integer_ticks, set_range, set_series
+from .panels.common import TimeCanvas, coloured_title, integer_ticks, set_log_y, set_range, set_series
 from .qt import QtCore, QtWidgets, pg
 from .style import set_title
 from .strip import ControlStrip
@@ -34,7 +34,7 @@ class TruncationDock(TimeCanvas):
         self.compute_button.clicked.connect(lambda: self.compute_requested.emit(self.k_box.value()))
 
         self.plot = self.add_plot(0, 0, "dL/dh_t: kept and dropped", "timestep t", "‖·‖ over batch", log_y=True)
-        self.plot.setLogMode(y=True)
+        set_log_y(self.plot)
         self.lines = [self.plot.plot(pen=pg.mkPen(c, width=w, style=s), symbol=m, symbolSize=5, symbolBrush=c,
                                      symbolPen=c, connect="finite")
                       for c, w, s, m in ((COLOURS[0], 3, QtCore.Qt.PenStyle.SolidLine, None),

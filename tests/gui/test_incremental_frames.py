@@ -22,6 +22,12 @@ def assert_panels_hold_the_engines_numbers(window) -> None:
         shown = heatmap.data[::-(-rows // heatmap.MAX_ROWS), ::-(-cols // heatmap.MAX_COLS)]
         np.testing.assert_array_equal(heatmap._drawn, shown)  # what the image was coloured from
         np.testing.assert_array_equal(heatmap._rgba, heatmap._colour(shown))  # coloured as a full redraw would
+        for view in heatmap.image.scene().views():
+            view.viewport().repaint()  # paint now: the image pyqtgraph draws is made at paint time
+        qimage = heatmap.image.qimage  # what Qt painted: the columns a step changed, repainted alone
+        if heatmap.image.isVisible() and qimage is not None:
+            painted = np.frombuffer(qimage.constBits(), dtype=np.uint8).reshape(qimage.height(), -1)
+            np.testing.assert_array_equal(painted[:, :4 * qimage.width()].reshape(heatmap._rgba.shape), heatmap._rgba)
     assert window.gradients.heatmap.levels == magnitude_levels(grad)
     unit = window.activations.lines[0].getData()[1]  # unit 0 over time; no finite value: nothing drawn
     np.testing.assert_array_equal(unit, hidden[:, 0] if np.isfinite(hidden[:, 0]).any() else np.empty(0))

@@ -64,6 +64,15 @@ def set_range(plot, x=None, y=None) -> None:
         plot.setYRange(*y, padding=0)
 
 
+def set_log_y(plot, on: bool = True) -> None:
+    """A log (or linear) y axis that stays put: pyqtgraph's setLogMode turns auto-range back on, and
+    an auto-ranged view re-fits itself whenever a child moves, so every time-cursor move repainted the
+    whole plot (its lines, axes and hint) instead of the cursor's strip."""
+    plot.setLogMode(y=on)
+    plot.disableAutoRange()
+    plot.__dict__.get("_rnnviz_range", {}).pop("y", None)  # decades then, values now (or back): fit anew
+
+
 def steady_range(plot, axis: str, lo: float, hi: float, min_span: float, pin_low: bool = False) -> None:
     """Fit `axis` ('x' or 'y') to the data's [lo, hi], but keep the range shown while it still holds
     the data and the data fill a third of it or more. A range that follows every new value (a
@@ -294,6 +303,14 @@ class Heatmap:
             block = shown[:, picked]
             drawn[:, picked] = block
             self._rgba[:, picked] = self._colour(block)
+            painted = getattr(self.image.qimage, "data", None)  # the array a pyqtgraph QImage keeps
+            if (isinstance(painted, np.ndarray) and painted.shape == self._rgba.shape
+                    and painted.ctypes.data == self._rgba.ctypes.data):
+                # The QImage pyqtgraph paints wraps this very buffer (uint8 RGBA, no levels): repaint
+                # the changed columns' strip, not the whole plot as setImage would.
+                lo, hi = min(picked), max(picked)
+                self.image.update(QtCore.QRectF(lo, 0, hi - lo + 1, self._rgba.shape[0]))
+                return
         else:
             with np.errstate(invalid="ignore"):
                 same = shown == drawn

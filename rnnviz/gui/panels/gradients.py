@@ -6,8 +6,8 @@ import numpy as np
 from ..frame import Frame, Selection
 from ..qt import QtCore, QtGui, QtWidgets, pg
 from ..style import DIVERGING, LINE_COLOURS, MAGNITUDE, set_title
-from .common import (Heatmap, SliceCopy, TimeCanvas, coloured_title, finite_absmax, integer_ticks, set_range, set_series,
-                     steady_range)
+from .common import (Heatmap, SliceCopy, TimeCanvas, coloured_title, finite_absmax, integer_ticks, set_log_y,
+                     set_range, set_series, steady_range)
 
 
 def log_magnitude(values: np.ndarray) -> np.ndarray:
@@ -151,8 +151,7 @@ class GradientsPanel(TimeCanvas):
 
     def _set_log(self, on: bool) -> None:
         for plot in (self.norm_plot, self.contrib_plot):
-            plot.setLogMode(y=on)
-            plot.__dict__.get("_rnnviz_range", {}).pop("y", None)  # decades then, values now (or back): fit anew
+            set_log_y(plot, on)
         if on:  # magnitude in decades: the early, vanishing steps get colours too
             self.heatmap.set_colormap(MAGNITUDE, "log10 |dL/dh_t|", log_magnitude)
         else:
