@@ -115,7 +115,7 @@ class SliceCopy:
     else (another array, run or selection, an edit, a Reset, more than MAX_CELLS cells, or a version
     that moved other than one per cell) copies everything again."""
 
-    MAX_CELLS = 256
+    MAX_CELLS = 4096  # past this many cells, scanning them costs more than a whole copy
 
     def __init__(self):
         self.values = np.full((1, 1), np.nan)
