@@ -143,6 +143,16 @@ class SliceCopy:
         return changed
 
 
+def cache_text_and_axes(scene) -> None:
+    """Axes and text items (titles, axis and colour-bar labels, hints) painted from a pixmap Qt keeps
+    and redraws when they change: a step repaints strips of a plot, and every strip over an axis
+    or a title replayed the axis's ticks and laid out the title's rich text again."""
+    cached = QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache
+    for item in scene.items():
+        if isinstance(item, (pg.AxisItem, QtWidgets.QGraphicsTextItem)) and item.cacheMode() != cached:
+            item.setCacheMode(cached)
+
+
 class TimeCanvas(QtWidgets.QWidget):
     """A GraphicsLayoutWidget whose time-axis plots share a cursor, click-to-seek and a hover read-out.
 
@@ -170,6 +180,10 @@ class TimeCanvas(QtWidgets.QWidget):
         scene = self.graphics.scene()
         scene.sigMouseClicked.connect(self._clicked)
         scene.sigMouseMoved.connect(self._moved)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().showEvent(event)
+        cache_text_and_axes(self.graphics.scene())  # the plots exist by now (panels that remake them call it again)
 
     def add_plot(self, row: int, col: int, title: str, bottom: str, left: str, log_y: bool = False,
                  decades_once: bool = False, **kw) -> pg.PlotItem:
