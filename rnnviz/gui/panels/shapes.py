@@ -96,6 +96,7 @@ class EquationLabel(QtWidgets.QStackedWidget):
     def __init__(self, text: str = "", parent=None):
         super().__init__(parent)
         self._labels: dict[str, QtWidgets.QLabel] = {}  # oldest first
+        self._hints: dict = {}  # label -> (sizeHint, minimumSizeHint)
         self._text = None
         self._format = QtCore.Qt.TextFormat.AutoText
         self._flags = QtCore.Qt.TextInteractionFlag.LinksAccessibleByMouse
@@ -103,6 +104,7 @@ class EquationLabel(QtWidgets.QStackedWidget):
         self.setText(text)
 
     def _each(self, method: str, value) -> None:
+        self._hints.clear()
         for label in self._labels.values():
             getattr(label, method)(value)
 
@@ -125,7 +127,7 @@ class EquationLabel(QtWidgets.QStackedWidget):
         if text == self._text:
             return
         before = self.currentWidget()
-        hints = None if before is None else (before.sizeHint(), before.minimumSizeHint())
+        hints = None if before is None else self._hints_of(before)
         label = self._labels.pop(text, None)
         if label is None:
             label = QtWidgets.QLabel(text)
@@ -140,10 +142,22 @@ class EquationLabel(QtWidgets.QStackedWidget):
         # new rich-text label costs its layout again (~1.5 ms a size hint).
         while len(self._labels) > self.MAX_LABELS:
             old = self._labels.pop(next(iter(self._labels)))
+            self._hints.pop(old, None)
             self.removeWidget(old)
             old.deleteLater()
-        if hints != (label.sizeHint(), label.minimumSizeHint()):  # layers alternate texts of one size
+        if hints != self._hints_of(label):  # layers alternate texts of one size
             self.updateGeometry()
+
+    def _hints_of(self, label: QtWidgets.QLabel) -> tuple:
+        """A label's size hints, measured once (a rich-text QLabel lays its HTML out for each ask)."""
+        if label not in self._hints:
+            self._hints[label] = (label.sizeHint(), label.minimumSizeHint())
+        return self._hints[label]
+
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().changeEvent(event)
+        if event.type() in (QtCore.QEvent.Type.StyleChange, QtCore.QEvent.Type.FontChange):
+            getattr(self, "_hints", {}).clear()  # another font: other sizes
 
     def current(self) -> QtWidgets.QLabel:
         return self.currentWidget()
