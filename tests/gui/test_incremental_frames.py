@@ -112,3 +112,24 @@ def test_a_long_sequence_recolours_only_the_columns_it_shows(qtbot, make_window)
     _do(qtbot, window, session.backward_step, 3)
     _do(qtbot, window, session.back, 1)
     assert_panels_hold_the_engines_numbers(window)
+
+
+def test_gradient_plots_keep_every_value_in_view_and_auto_range_off(qtbot, window):
+    session = window.session
+    session.run_to_end()
+    wait_idle(qtbot, window)
+    gradients = window.gradients
+    for checked in (True, False, True):  # log, linear, log again: each fits anew, none turns auto-range on
+        gradients.log_box.setChecked(checked)
+        for _ in range(3):
+            session.backward_step()
+            wait_idle(qtbot, window)
+            norms = window.frame.trace.grad_norm
+            shown = norms[np.isfinite(norms) & (norms > 0)]
+            low, high = gradients.norm_plot.vb.viewRange()[1]
+            values = np.log10(shown) if checked else shown
+            assert low <= values.min() and values.max() <= high
+            bars = np.array(list(window.frame.trace.param_grad_norms.values()))
+            assert 0 <= gradients.param_plot.vb.viewRange()[0][0] and bars.max() <= gradients.param_plot.vb.viewRange()[0][1]
+        for plot in (gradients.norm_plot, gradients.contrib_plot):
+            assert plot.vb.state["autoRange"] == [False, False]  # a moving cursor repaints its strip only
