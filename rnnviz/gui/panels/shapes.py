@@ -307,7 +307,6 @@ class ShapesPanel(QtWidgets.QWidget):
         self._rows = rows
         float_format = self._float_format
         layout_key = tuple((row.get("name"), tuple(row.get("shape", ()))) for row in rows)
-        self.table.setUpdatesEnabled(False)
         self.table.setRowCount(len(rows))
         for r, row in enumerate(rows):
             for c, key in enumerate(TABLE_COLUMNS):
@@ -342,7 +341,6 @@ class ShapesPanel(QtWidgets.QWidget):
                 self.table.resizeColumnsToContents()
                 widths[key] = [self.table.columnWidth(c) for c in range(self.table.columnCount())]
             self.table_title.setText(TABLE_TITLE + self._common_title(rows))
-        self.table.setUpdatesEnabled(True)
 
     def _common_title(self, rows: list) -> str:
         """' (all float32, cpu)' while the dtype and device columns are hidden (presentation)."""
