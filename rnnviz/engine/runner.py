@@ -431,7 +431,9 @@ class Runner:
             roles = ("weight_ih", "weight_hh") + (("bias_ih", "bias_hh") if w.bias_ih is not None else ())
             # prefix[k]: zeros + blocks[0] + ... + blocks[k-1], added in that order as ever, kept so a
             # frame adds only the open block's cells (not every block again)
-            prefix = self._block_prefix.setdefault((l, d), [{role: torch.zeros_like(getattr(w, role)) for role in roles}])
+            prefix = self._block_prefix.get((l, d))
+            if prefix is None:
+                prefix = self._block_prefix[l, d] = [{role: torch.zeros_like(getattr(w, role)) for role in roles}]
             full = len(done) // _BLOCK
             while len(blocks) < full:
                 start = len(blocks) * _BLOCK
