@@ -104,25 +104,42 @@ class Runner:
         L, D, T, B, H = (self.info.num_layers, self.info.num_directions, self.seq_len, self.batch_size,
                          self.info.hidden_size)
         np_dtype = np.float64 if self._reference.dtype == torch.float64 else np.float32
-        full = lambda *shape: np.full(shape, np.nan, dtype=np_dtype)  # noqa: E731
         self.position = 0
         self.records: list[StepRecord] = []
         self.version += 1
         self._forward: dict[tuple, _ForwardState] = {}
         self._backward: dict[tuple, _BackwardState] = {}
+        self._done: dict[tuple, list] = {}       # (layer, direction) -> its backward cells done, in order
         self._block_sums: dict[tuple, list] = {}
+        self._block_prefix: dict[tuple, list] = {}
+        self._open_sums: dict[tuple, tuple] = {}   # (layer, direction) -> (cells done, their open block's sums)
+        self._outputs = None                     # (output, h_n, c_n) as numpy once the forward pass is done
+        self._param_grads = None                 # (version, param_grads()) last computed
         self._grad_h: dict[tuple, torch.Tensor] = {}
         self._grad_c: dict[tuple, torch.Tensor] = {}
         self.loss: float | None = None
         self._head_grads: dict[str, torch.Tensor] = {}
         self._head_output = None
         self._direct = None
+        if getattr(self, "hidden", None) is not None and self.hidden.dtype == np_dtype:
+            # Refilled in place: fresh arrays cost their page faults again (~200 ms for the 100 MB of
+            # (1000,8,64,512,2)), a fill a few ms. A snapshot's arrays are views of these anyway.
+            for array in self._arrays():
+                array.fill(np.nan)
+            return
+        full = lambda *shape: np.full(shape, np.nan, dtype=np_dtype)  # noqa: E731
         self.hidden, self.hidden_grad = full(L, D, T, B, H), full(L, D, T, B, H)
         self.cell = full(L, D, T, B, H) if self.info.kind == "lstm" else None
         self.gates = {name: full(L, D, T, B, H) for name in GATE_NAMES[self.info.kind]}
         self.hidden_norm, self.grad_norm, self.saturation = full(L, D, T), full(L, D, T), full(L, D, T)
         self.whh_contrib, self.wih_contrib = full(L, D, T), full(L, D, T)
         self.step_ms = full(len(self.schedule))
+
+    def _arrays(self) -> list[np.ndarray]:
+        """Every per-cell array a snapshot shows."""
+        arrays = [self.hidden, self.hidden_grad, self.cell, *self.gates.values(), self.hidden_norm, self.grad_norm,
+                  self.saturation, self.whh_contrib, self.wih_contrib, self.step_ms]
+        return [array for array in arrays if array is not None]
 
     @property
     def done(self) -> bool:
@@ -163,6 +180,7 @@ class Runner:
         if cell.phase == "forward":
             if self.position + 1 == self.num_forward:
                 self._clear_loss()
+            self._outputs = None
             del self._forward[key]
             for array in (self.hidden, self.cell, *self.gates.values()):
                 if array is not None:
@@ -171,8 +189,11 @@ class Runner:
                 array[key] = np.nan
         else:
             state = self._backward.pop(key)
-            done = sum(1 for k in self._backward if k[:2] == key[:2])
-            del self._block_sums.get(key[:2], [])[done // _BLOCK:]
+            done = self._done[key[:2]]
+            done.pop()  # backward cells are undone last first: this one is the layer's last
+            del self._block_sums.get(key[:2], [])[len(done) // _BLOCK:]
+            del self._block_prefix.get(key[:2], [])[len(done) // _BLOCK + 1:]
+            self._open_sums.pop(key[:2], None)
             for acc_key, old in state.restore.items():
                 store = self._grad_c if acc_key[0] == "c" else self._grad_h
                 if old is None:
@@ -282,6 +303,7 @@ class Runner:
         if self._h_edits.get((l, d, t)):
             h = whatif.apply(h, self._h_edits[l, d, t])
         self._forward[l, d, t] = _ForwardState(x, h_prev, c_prev, gi, gh, h, c)
+        self._outputs = None
         key = (l, d, t)
         self.hidden[key] = h.detach().cpu().numpy()
         if c is not None:
@@ -325,6 +347,8 @@ class Runner:
         self._grad_h.clear()
         self._grad_c.clear()
         self._block_sums.clear()
+        self._block_prefix.clear()
+        self._open_sums.clear()
 
     def _direct_grads(self) -> torch.Tensor:
         """dL/d(out[t]) with every later state held fixed, (T, B, D*H): what the loss itself puts on
@@ -369,6 +393,7 @@ class Runner:
             for dd in range(self.info.num_directions):
                 self._accumulate(state, self._grad_h, "h", (l - 1, dd, t), grad_x[:, dd * H:(dd + 1) * H])
         self._backward[key] = state
+        self._done.setdefault((l, d), []).append(key)
         with torch.no_grad():
             grad_norm = float(torch.linalg.vector_norm(grad_h))
             whh = float(product_norms(state.grad_gh.unsqueeze(0), fwd.h_prev.detach().unsqueeze(0))[0])
@@ -397,31 +422,74 @@ class Runner:
         redo every cell per call; the result depends only on which cells are done, so going back
         and stepping again gives the very same numbers.
         """
+        if self._param_grads is not None and self._param_grads[0] == self.version:
+            return dict(self._param_grads[1])  # every frame of one version asks again
         result = {}
         for (l, d), w in self._weights.items():
-            done = [key for key in self._backward if key[:2] == (l, d)]
+            done = self._done.get((l, d), [])
             blocks = self._block_sums.setdefault((l, d), [])  # back() drops the blocks it reopens
+            roles = ("weight_ih", "weight_hh") + (("bias_ih", "bias_hh") if w.bias_ih is not None else ())
+            # prefix[k]: zeros + blocks[0] + ... + blocks[k-1], added in that order as ever, kept so a
+            # frame adds only the open block's cells (not every block again)
+            prefix = self._block_prefix.get((l, d))
+            if prefix is None:
+                prefix = self._block_prefix[l, d] = [{role: torch.zeros_like(getattr(w, role)) for role in roles}]
             full = len(done) // _BLOCK
             while len(blocks) < full:
                 start = len(blocks) * _BLOCK
                 blocks.append(self._weight_grad_sum(done[start:start + _BLOCK], w))
-            parts = blocks + ([self._weight_grad_sum(done[full * _BLOCK:], w)] if len(done) > full * _BLOCK else [])
-            for role in ("weight_ih", "weight_hh") + (("bias_ih", "bias_hh") if w.bias_ih is not None else ()):
-                value = torch.zeros_like(getattr(w, role))
-                for part in parts:
-                    value = value + part[role]
+            while len(prefix) <= full:
+                block = blocks[len(prefix) - 1]
+                prefix.append({role: prefix[-1][role] + block[role] for role in roles})
+            rest = None
+            if len(done) > full * _BLOCK:  # the open block: summed again only when its layer moved
+                cached = self._open_sums.get((l, d))
+                if cached is None or cached[0] != len(done):
+                    cached = (len(done), self._weight_grad_sum(done[full * _BLOCK:], w))
+                    self._open_sums[l, d] = cached
+                rest = cached[1]
+            for role in roles:
+                value = prefix[full][role] if rest is None else prefix[full][role] + rest[role]
                 result[w.names[role]] = value.cpu().numpy()
         ordered = {name: result[name] for name, _ in self.module.named_parameters()}
         for name, grad in self._head_grads.items():
             ordered[name] = grad.cpu().numpy()
-        return ordered
+        self._param_grads = (self.version, ordered)
+        return dict(ordered)
 
     def snapshot(self, copy: bool = False) -> Trace:
         """The arrays so far (NaN where not computed yet); views of the runner's own unless `copy`."""
         take = (lambda a: None if a is None else a.copy()) if copy else (lambda a: a)  # noqa: E731
-        finished = self.position >= self.num_forward
-        output = h_n = c_n = None
-        if finished:
+        as_np = lambda t: None if t is None else t.detach().cpu().numpy()  # noqa: E731
+        output, h_n, c_n = self._finished_outputs() if self.position >= self.num_forward else (None, None, None)
+        if copy:
+            output, h_n, c_n = (None if a is None else a.copy() for a in (output, h_n, c_n))
+        return Trace(
+            kind=self.info.kind, is_cell=self.info.is_cell, nonlinearity=self.info.activation,
+            batch_first=self.info.batch_first, inputs=as_np(self.inputs),
+            output=output if output is not None else np.full(0, np.nan),
+            hidden=take(self.hidden), hidden_grad=take(self.hidden_grad), h_n=h_n, c_n=c_n,
+            cell=take(self.cell), gates={k: take(v) for k, v in self.gates.items()},
+            head_output=as_np(self._head_output), hidden_norm=take(self.hidden_norm), grad_norm=take(self.grad_norm),
+            saturation=take(self.saturation), whh_grad_contrib_norm=take(self.whh_contrib),
+            wih_grad_contrib_norm=take(self.wih_contrib), step_ms=take(self.step_ms),
+            loss=float("nan") if self.loss is None else self.loss, loss_name=self.loss_name,
+            param_grads=self._snapshot_grads(copy) if self.position > self.num_forward else {},
+            records=list(self.records) if copy else self.records, spec=self.spec,
+            device=str(self._reference.device), operands=self._operands,
+            equation=self.equation,
+        )
+
+    def _snapshot_grads(self, copy: bool) -> dict:
+        grads = self.param_grads()
+        return {name: grad.copy() for name, grad in grads.items()} if copy else grads
+
+    def _finished_outputs(self) -> tuple:
+        """(output, h_n, c_n) of the finished forward pass as numpy, stacked once: the backward pass
+        does not change them, and re-stacking (T, B, H) on every frame cost a few ms each."""
+        if self._outputs is None:
+            as_np = lambda t: None if t is None else t.detach().cpu().numpy()  # noqa: E731
+            c_n = None
             with torch.no_grad():
                 out = self._top_output()
                 if self.info.is_cell:
@@ -433,19 +501,5 @@ class Runner:
                 h_n = last[0].h if self.info.is_cell else torch.stack([s.h for s in last])
                 if self.info.kind == "lstm":
                     c_n = last[0].c if self.info.is_cell else torch.stack([s.c for s in last])
-        as_np = lambda t: None if t is None else t.detach().cpu().numpy()  # noqa: E731
-        return Trace(
-            kind=self.info.kind, is_cell=self.info.is_cell, nonlinearity=self.info.activation,
-            batch_first=self.info.batch_first, inputs=as_np(self.inputs),
-            output=as_np(output) if output is not None else np.full(0, np.nan),
-            hidden=take(self.hidden), hidden_grad=take(self.hidden_grad), h_n=as_np(h_n), c_n=as_np(c_n),
-            cell=take(self.cell), gates={k: take(v) for k, v in self.gates.items()},
-            head_output=as_np(self._head_output), hidden_norm=take(self.hidden_norm), grad_norm=take(self.grad_norm),
-            saturation=take(self.saturation), whh_grad_contrib_norm=take(self.whh_contrib),
-            wih_grad_contrib_norm=take(self.wih_contrib), step_ms=take(self.step_ms),
-            loss=float("nan") if self.loss is None else self.loss, loss_name=self.loss_name,
-            param_grads=self.param_grads() if self.position > self.num_forward else {},
-            records=list(self.records) if copy else self.records, spec=self.spec,
-            device=str(self._reference.device), operands=self._operands,
-            equation=self.equation,
-        )
+            self._outputs = (as_np(output), as_np(h_n), as_np(c_n))
+        return self._outputs

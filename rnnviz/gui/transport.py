@@ -101,6 +101,9 @@ class Transport(QtWidgets.QWidget):
         self.play.emit(on)
 
     def _show_play(self, on: bool) -> None:
+        if getattr(self, "_playing_shown", None) == on:
+            return  # every job's end says "not playing": a new icon each time re-laid out the window
+        self._playing_shown = on
         SP = QtWidgets.QStyle.StandardPixmap
         self.play_button.setText("Pause" if on else "Play")
         self.play_button.setIcon(self.style().standardIcon(SP.SP_MediaPause if on else SP.SP_MediaPlay))
@@ -117,7 +120,8 @@ class Transport(QtWidgets.QWidget):
 
     def set_position(self, position: int, total: int, num_forward: int) -> None:
         with QtCore.QSignalBlocker(self.scrubber):
-            self.scrubber.setRange(0, total)
+            if self.scrubber.maximum() != total or self.scrubber.minimum() != 0:
+                self.scrubber.setRange(0, total)
             self.scrubber.setValue(position)
         phase = "forward" if position <= num_forward else "backward"
         self.position_label.setText(f"{position} / {total} ({phase})")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .frame import Frame, Selection
-from .panels.common import TimeCanvas, coloured_title, integer_ticks, set_range, set_series
+from .panels.common import TimeCanvas, coloured_title, integer_ticks, set_log_y, set_range, set_series
 from .qt import QtCore, QtWidgets, pg
 from .style import set_title
 from .strip import ControlStrip
@@ -34,7 +34,7 @@ class TruncationDock(TimeCanvas):
         self.compute_button.clicked.connect(lambda: self.compute_requested.emit(self.k_box.value()))
 
         self.plot = self.add_plot(0, 0, "dL/dh_t: kept and dropped", "timestep t", "‖·‖ over batch", log_y=True)
-        self.plot.setLogMode(y=True)
+        set_log_y(self.plot)
         self.lines = [self.plot.plot(pen=pg.mkPen(c, width=w, style=s), symbol=m, symbolSize=5, symbolBrush=c,
                                      symbolPen=c, connect="finite")
                       for c, w, s, m in ((COLOURS[0], 3, QtCore.Qt.PenStyle.SolidLine, None),
@@ -76,14 +76,15 @@ class TruncationDock(TimeCanvas):
         self.frame, self.selection = frame, selection
         split = self.split
         T = frame.trace.hidden.shape[2]
-        self.k_box.setMaximum(max(1, 2 * T))
+        if self.k_box.maximum() != max(1, 2 * T):  # a new maximum re-lays out the dock (and the window)
+            self.k_box.setMaximum(max(1, 2 * T))
         # A reset or a new network (a frame at position 0 newer than the split) ends what it described.
         newer = frame is not self._split_frame
         if (frame.position == 0 and newer) or (split is not None and split.kept_h.shape != frame.trace.hidden.shape):
             self.split = split = None  # a reset or a new network: the split described another run
         if split is None:
             for line in self.lines:
-                line.setData([], [])
+                set_series(line, np.empty(0), np.empty(0))  # once: a cleared line is left alone
             set_title(self.plot, "Choose k and Compute split (runs the backward pass to its end)", size="11pt")
         else:
             L, D = split.kept_norm.shape[:2]

@@ -10,7 +10,7 @@ import numpy as np
 from rnnviz.engine.whatif import OPS, overlay
 
 from .frame import Frame, Selection
-from .panels.common import TimeCanvas, coloured_title, integer_ticks, set_range, set_series
+from .panels.common import TimeCanvas, coloured_title, integer_ticks, set_log_y, set_range, set_series
 from .qt import QtCore, QtWidgets, pg
 from .style import set_title
 from .strip import ControlStrip
@@ -59,12 +59,12 @@ class WhatIfDock(TimeCanvas):
         self.undo_button.clicked.connect(self.undo_requested)
 
         self.diff_plot = self.add_plot(0, 0, "‖h_t − h_t^orig‖", "timestep t", "‖h_t − h_t^orig‖", log_y=True)
-        self.diff_plot.setLogMode(y=True)
+        set_log_y(self.diff_plot)
         self.diff_line = self.diff_plot.plot(pen=pg.mkPen(COLOURS[0], width=2), symbol="o", symbolSize=5,
                                              symbolBrush=COLOURS[0], symbolPen=COLOURS[0], connect="finite")
         self.add_time_plot(self.diff_plot, self._diff_value)
         self.grad_plot = self.add_plot(1, 0, "‖dL/dh_t‖", "timestep t", "‖dL/dh_t‖", log_y=True)
-        self.grad_plot.setLogMode(y=True)
+        set_log_y(self.grad_plot)
         self.grad_lines = [self.grad_plot.plot(pen=pg.mkPen(c, width=2, style=s), symbol=m, symbolSize=5, symbolBrush=c,
                                                symbolPen=c, connect="finite")
                            for c, s, m in ((COLOURS[0], QtCore.Qt.PenStyle.SolidLine, "o"),
@@ -144,7 +144,7 @@ class WhatIfDock(TimeCanvas):
         if self.original is None or not self.edits:
             self.result = None
             for item in (self.diff_line, *self.grad_lines):
-                item.setData([], [])
+                set_series(item, np.empty(0), np.empty(0))  # once: a cleared line is left alone
             set_title(self.diff_plot, "‖h_t − h_t^orig‖: apply an edit to compare", size="11pt")
             set_title(self.grad_plot, "‖dL/dh_t‖", size="11pt")
         else:

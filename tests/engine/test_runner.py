@@ -167,3 +167,63 @@ def test_param_grads_are_the_same_however_the_position_was_reached():
     fresh.run_to_end()
     for name, value in fresh.param_grads().items():
         np.testing.assert_array_equal(value, final[name])
+
+
+def test_reset_refills_the_same_arrays_and_the_rerun_is_identical():
+    spec = get_preset("seed-rnn").replace(kind="lstm", num_layers=2)
+    runner = Runner.from_spec(spec)
+    runner.run_to_end()
+    first = runner.snapshot(copy=True)
+    hidden, gates = runner.hidden, dict(runner.gates)
+    runner.reset()
+    assert runner.hidden is hidden and all(runner.gates[k] is v for k, v in gates.items())
+    for array in (runner.hidden, runner.hidden_grad, runner.cell, *runner.gates.values(), runner.grad_norm,
+                  runner.whh_contrib, runner.step_ms):
+        assert np.isnan(array).all()
+    assert runner.snapshot().param_grads == {} and runner.snapshot().output.size == 0
+    runner.run_to_end()
+    again = runner.snapshot()
+    for name in ("hidden", "hidden_grad", "cell", "output", "h_n", "c_n", "grad_norm", "whh_grad_contrib_norm"):
+        np.testing.assert_array_equal(getattr(again, name), getattr(first, name))
+    for name, value in first.param_grads.items():
+        np.testing.assert_array_equal(again.param_grads[name], value)
+
+
+def test_snapshot_outputs_follow_the_forward_pass_they_were_stacked_from():
+    spec = get_preset("seed-rnn").replace(num_layers=2, bidirectional=True)
+    runner = Runner.from_spec(spec)
+    runner.run_forward()
+    before = runner.snapshot(copy=True)
+    runner.step()  # the backward pass leaves the outputs as they were
+    np.testing.assert_array_equal(runner.snapshot().output, before.output)
+    np.testing.assert_array_equal(runner.snapshot().h_n, before.h_n)
+    runner.seek(runner.num_forward - 1)
+    assert runner.snapshot().output.size == 0
+    runner.edit(t=0, index=0, value=5.0, layer=1, direction=1)  # the last forward cell, computed again
+    runner.run_forward()
+    edited = runner.snapshot()
+    top = runner.hidden[1]  # (D, T, B, H)
+    np.testing.assert_array_equal(edited.output, np.concatenate([top[0], top[1]], axis=-1))
+    assert edited.output[0, 0, spec.hidden_size] == 5.0 != before.output[0, 0, spec.hidden_size]
+
+
+def test_a_full_backward_seek_back_and_forth_keeps_every_gradient():
+    spec = get_preset("seed-rnn").replace(kind="gru", seq_len=70, num_layers=2, bidirectional=True)
+    runner = Runner.from_spec(spec)
+    runner.run_to_end()
+    final = runner.snapshot(copy=True)
+    middle = runner.num_forward + 75
+    runner.seek(middle)
+    at_middle = runner.snapshot(copy=True)
+    runner.seek(runner.num_forward)
+    assert np.isnan(runner.hidden_grad).all() and runner.snapshot().param_grads == {}
+    runner.seek(middle)
+    fresh = Runner.from_spec(spec)
+    fresh.seek(middle)
+    for name, value in at_middle.param_grads.items():
+        np.testing.assert_array_equal(runner.param_grads()[name], value)
+        np.testing.assert_array_equal(fresh.param_grads()[name], value)
+    runner.run_to_end()
+    np.testing.assert_array_equal(runner.hidden_grad, final.hidden_grad)
+    for name, value in final.param_grads.items():
+        np.testing.assert_array_equal(runner.param_grads()[name], value)

@@ -6,7 +6,8 @@ import numpy as np
 from ..frame import Frame, Selection
 from ..qt import QtWidgets, pg
 from ..style import LINE_COLOURS, set_title
-from .common import Heatmap, TimeCanvas, coloured_title, finite_absmax, integer_ticks, set_range, set_series
+from .common import (Heatmap, SliceCopy, TimeCanvas, coloured_title, finite_absmax, integer_ticks, set_range,
+                     set_series)
 
 HIST_BINS = 40
 MAX_LINES = 8
@@ -57,7 +58,10 @@ class ActivationsPanel(TimeCanvas):
         self.hist_plot = self.add_plot(1, 1, "Histogram of h_t", "h_t (all units and batch elements)", "count")
         # The count axis only widens: a narrower label (Reset, another t) does not re-lay out and repaint the panel.
         self.hist_plot.getAxis("left").setStyle(autoReduceTextSpace=False)
-        self.hist = pg.PlotDataItem(stepMode="center", fillLevel=0, brush=(31, 119, 180, 150), pen=pg.mkPen("#1f77b4"))
+        # An opaque fill (#1f77b4 at 60% over white, as it was drawn): a translucent one is blended pixel by
+        # pixel, 2 ms of every histogram paint against 0.4.
+        self.hist = pg.PlotDataItem(stepMode="center", fillLevel=0, brush=pg.mkBrush(130, 178, 211),
+                                    pen=pg.mkPen("#1f77b4"))
         self.hist_plot.addItem(self.hist)
         self.graphics.ci.layout.setRowStretchFactor(0, 3)
         self.graphics.ci.layout.setRowStretchFactor(1, 2)
@@ -65,6 +69,7 @@ class ActivationsPanel(TimeCanvas):
         self.frame: Frame | None = None
         self.selection = Selection()
         self._hidden = np.full((1, 1), np.nan)  # (T, H) of the selected slice
+        self._slice = SliceCopy()   # keeps _hidden up to date one forward cell at a time
         self._levels = (-1.0, 1.0)
         self._key = None
         self._hist_key, self._hist_top = None, 1
@@ -99,8 +104,8 @@ class ActivationsPanel(TimeCanvas):
         hidden = np.asarray(trace.hidden)
         layer, direction = min(sel.layer, hidden.shape[0] - 1), min(sel.direction, hidden.shape[1] - 1)
         batch = min(sel.batch, hidden.shape[3] - 1)
-        # A copy: the plots keep it after this call, while a run goes on writing the trace's arrays.
-        self._hidden = np.array(hidden[layer, direction, :, batch, :])  # (T, H)
+        changed = self._slice.update(hidden, frame, (layer, direction, batch), "forward")
+        self._hidden = self._slice.values  # (T, H), the panel's own copy
         T, H = self._hidden.shape
         relu = trace.nonlinearity == "relu"  # what makes H_t: relu only for relu RNNs
         key = (T, H, relu, layer, direction)
@@ -112,7 +117,7 @@ class ActivationsPanel(TimeCanvas):
         self._key = key
         where = f"layer {layer}" + (f", direction {direction}" if hidden.shape[1] > 1 else "") + f", batch element {batch}"
         set_title(self.heat_plot, f"Hidden state h_t, units x time  ({where})", size="11pt")
-        self.heatmap.set(self._hidden.T, levels=self._levels)
+        self.heatmap.set(self._hidden.T, levels=self._levels, columns=changed)
 
         units = parse_units(self.units_edit.text(), H)
         while len(self.lines) < len(units):
@@ -154,8 +159,8 @@ class ActivationsPanel(TimeCanvas):
         top = max(1, int(counts.max()) if counts.size else 1)
         top = 2 ** int(np.ceil(np.log2(top)))  # steps of powers of two: the axis is not redrawn every frame
         key = (self._key, lo, hi)
-        if frame.position and key == self._hist_key:
-            top = max(top, self._hist_top)  # and never lower while stepping: no axis re-layout back and forth
+        if key == self._hist_key:  # never lower for one network and selection, Reset included: no axis redraw
+            top = max(top, self._hist_top)  # and re-layout back and forth, and none on the first step after Reset
         self._hist_key, self._hist_top = key, top
         set_range(self.hist_plot, (lo - 0.02 * (hi - lo), hi + 0.02 * (hi - lo)), (0, top * 1.05))
         sat = np.nan

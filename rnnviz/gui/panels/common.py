@@ -64,6 +64,30 @@ def set_range(plot, x=None, y=None) -> None:
         plot.setYRange(*y, padding=0)
 
 
+def set_log_y(plot, on: bool = True) -> None:
+    """A log (or linear) y axis that stays put: pyqtgraph's setLogMode turns auto-range back on, and
+    an auto-ranged view re-fits itself whenever a child moves, so every time-cursor move repainted the
+    whole plot (its lines, axes and hint) instead of the cursor's strip."""
+    plot.setLogMode(y=on)
+    plot.disableAutoRange()
+    plot.__dict__.get("_rnnviz_range", {}).pop("y", None)  # decades then, values now (or back): fit anew
+
+
+def steady_range(plot, axis: str, lo: float, hi: float, min_span: float, pin_low: bool = False) -> None:
+    """Fit `axis` ('x' or 'y') to the data's [lo, hi], but keep the range shown while it still holds
+    the data and the data fill a third of it or more. A range that follows every new value (a
+    backward step's new smallest gradient, a growing dL/dθ) redraws the axis on every step, and
+    re-lays out and repaints the whole panel when its tick labels change width. `pin_low`: the
+    range starts at `lo` itself (bars from 0)."""
+    current = plot.__dict__.get("_rnnviz_range", {}).get(axis)
+    span = max(hi - lo, min_span)
+    if (current is not None and current[0] <= lo and hi <= current[1] and (not pin_low or current[0] == lo)
+            and current[1] - current[0] <= 3 * span):
+        return
+    pad = 0.25 * span
+    set_range(plot, **{axis: (lo if pin_low else lo - pad, hi + pad)})
+
+
 def set_series(item: pg.PlotDataItem, x: np.ndarray, y: np.ndarray) -> None:
     """setData, but an all-NaN series becomes empty (pyqtgraph warns on all-NaN symbol bounds), and a
     series equal to the one drawn is left alone: a step changes one or two of a panel's lines, and
@@ -79,6 +103,54 @@ def set_series(item: pg.PlotDataItem, x: np.ndarray, y: np.ndarray) -> None:
         item.setData(x, y)
     else:
         item.setData([], [])
+
+
+class SliceCopy:
+    """A panel's own copy of one (T, H) slice `[layer, direction, :, batch, :]` of a trace array,
+    brought up to date one timestep per changed cell.
+
+    Within a run a frame differs from the one before by the cells done or undone in between
+    (`frame.schedule[lo:hi]`), and only cells of `phase` of the selected layer and direction touch
+    this slice: their rows are copied, not the whole (T, H) slice (2 MB at T=1000, H=512). Anything
+    else (another array, run or selection, an edit, a Reset, more than MAX_CELLS cells, or a version
+    that moved other than one per cell) copies everything again."""
+
+    MAX_CELLS = 4096  # past this many cells, scanning them costs more than a whole copy
+
+    def __init__(self):
+        self.values = np.full((1, 1), np.nan)
+        self._source = None
+        self._key = None
+
+    def update(self, source: np.ndarray, frame, where: tuple[int, int, int], phase: str) -> list[int] | None:
+        """Bring `values` up to `frame`; returns the timesteps copied, or None when it copied everything."""
+        layer, direction, batch = where
+        key = (frame.run_id, where, frame.version, frame.position)
+        last, self._key = self._key, key
+        changed = None
+        if last is not None and self._source is source and last[:2] == key[:2] and frame.schedule:
+            moved = abs(frame.position - last[3])
+            if frame.version - last[2] == moved <= self.MAX_CELLS:  # one version per cell done or undone
+                lo, hi = sorted((last[3], frame.position))
+                changed = sorted({cell.t for cell in frame.schedule[lo:hi] if cell.phase == phase
+                                  and cell.layer == layer and cell.direction == direction})
+        self._source = source
+        if changed is None:
+            # A copy: the panel keeps it after this call, while a run goes on writing the trace's arrays.
+            self.values = np.array(source[layer, direction, :, batch, :])
+        elif changed:
+            self.values[changed] = source[layer, direction, changed, batch, :]
+        return changed
+
+
+def cache_text_and_axes(scene) -> None:
+    """Axes and text items (titles, axis and colour-bar labels, hints) painted from a pixmap Qt keeps
+    and redraws when they change: a step repaints strips of a plot, and every strip over an axis
+    or a title replayed the axis's ticks and laid out the title's rich text again."""
+    cached = QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache
+    for item in scene.items():
+        if isinstance(item, (pg.AxisItem, QtWidgets.QGraphicsTextItem)) and item.cacheMode() != cached:
+            item.setCacheMode(cached)
 
 
 class TimeCanvas(QtWidgets.QWidget):
@@ -108,6 +180,10 @@ class TimeCanvas(QtWidgets.QWidget):
         scene = self.graphics.scene()
         scene.sigMouseClicked.connect(self._clicked)
         scene.sigMouseMoved.connect(self._moved)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().showEvent(event)
+        cache_text_and_axes(self.graphics.scene())  # the plots exist by now (panels that remake them call it again)
 
     def add_plot(self, row: int, col: int, title: str, bottom: str, left: str, log_y: bool = False,
                  decades_once: bool = False, **kw) -> pg.PlotItem:
@@ -215,8 +291,10 @@ class Heatmap:
         rgba[blank] = 0
         return rgba
 
-    def set(self, data: np.ndarray, levels=None) -> None:
-        """data: (rows, T) float, may be a strided view; NaN entries are drawn blank.
+    def set(self, data: np.ndarray, levels=None, columns: list[int] | None = None) -> None:
+        """data: (rows, T) float, may be a strided view; NaN entries are drawn blank. columns: the
+        only columns that may differ from the data drawn last (a panel's SliceCopy knows), or None:
+        compare them all.
 
         Past MAX_COLS x MAX_ROWS the image drawn takes every k-th column/row (the plot has fewer
         pixels than that anyway); hover and `data` keep every value."""
@@ -232,6 +310,21 @@ class Heatmap:
         if drawn is None or drawn.shape != shown.shape:
             self._drawn = np.array(shown, dtype=np.float32)
             self._rgba = np.ascontiguousarray(self._colour(self._drawn))
+        elif columns is not None and data.shape == self._shape:
+            picked = [t // step_c for t in columns if t % step_c == 0]  # the columns the image shows
+            if not picked:
+                return
+            block = shown[:, picked]
+            drawn[:, picked] = block
+            self._rgba[:, picked] = self._colour(block)
+            painted = getattr(self.image.qimage, "data", None)  # the array a pyqtgraph QImage keeps
+            if (isinstance(painted, np.ndarray) and painted.shape == self._rgba.shape
+                    and painted.ctypes.data == self._rgba.ctypes.data):
+                # The QImage pyqtgraph paints wraps this very buffer (uint8 RGBA, no levels): repaint
+                # the changed columns' strip, not the whole plot as setImage would.
+                lo, hi = min(picked), max(picked)
+                self.image.update(QtCore.QRectF(lo, 0, hi - lo + 1, self._rgba.shape[0]))
+                return
         else:
             with np.errstate(invalid="ignore"):
                 same = shown == drawn

@@ -6,7 +6,8 @@ import numpy as np
 from ..frame import Frame, Selection
 from ..qt import QtCore, QtGui, QtWidgets, pg
 from ..style import DIVERGING, LINE_COLOURS, MAGNITUDE, set_title
-from .common import Heatmap, TimeCanvas, coloured_title, finite_absmax, integer_ticks, set_range, set_series
+from .common import (Heatmap, SliceCopy, TimeCanvas, coloured_title, finite_absmax, integer_ticks, set_log_y,
+                     set_range, set_series, steady_range)
 
 
 def log_magnitude(values: np.ndarray) -> np.ndarray:
@@ -83,11 +84,12 @@ def _show_hint(plot: pg.PlotItem, hint: QtWidgets.QGraphicsTextItem, empty: bool
         plot.vb.sigResized.emit(plot.vb)  # re-centre the new text
     hint.setVisible(empty)
     axis = plot.getAxis("left")
-    if hide_y_values and axis.style["showValues"] == empty:  # an empty log axis shows arbitrary ticks ("2, 5")
-        # Values hidden: the axis keeps its width (no re-layout and second paint of the panel at Reset and
-        # again when the gradients arrive); shown: sized by its labels again.
-        axis.setWidth(int(axis.width()) if empty else None)
-        axis.setStyle(showValues=not empty)
+    if hide_y_values and getattr(axis, "_rnnviz_blank", None) != empty:
+        # An empty log axis shows arbitrary ticks ("2, 5"): none while empty. An empty tick list, not
+        # showValues=False, so the axis keeps its width (it only widens): neither Reset nor the first
+        # gradients re-lay out and repaint the whole panel.
+        axis._rnnviz_blank = empty
+        axis.setTicks([[], []] if empty else None)
 
 
 def _series_name(layer: int, direction: int, directions: int) -> str:
@@ -124,12 +126,21 @@ class GradientsPanel(TimeCanvas):
         self.hints = {id(plot): _empty_hint(plot)
                       for plot in (self.norm_plot, self.heat_plot, self.param_plot, self.contrib_plot)}
         for plot in (self.norm_plot, self.contrib_plot):
-            plot.getAxis("left").setStyle(showValues=False)
+            # Only widens, as the names axis: a backward step's new decade ("10⁻³" after "0.01") re-laid out
+            # and repainted the whole panel (15 ms + a 45 ms paint at seed-rnn).
+            axis = plot.getAxis("left")
+            axis.setStyle(autoReduceTextSpace=False)
+            # Room from the start for the usual labels (0.0005, 10⁻¹⁰): the first gradients do not widen it.
+            axis.textWidth = QtGui.QFontMetrics(axis.style["tickFont"] or axis.font()).horizontalAdvance("0.0005")
+            axis._updateWidth()
+        self.heatmap.bar.getAxis("right").setStyle(autoReduceTextSpace=False)
         self.norm_lines: list[pg.PlotDataItem] = []
         self.contrib_lines: list[pg.PlotDataItem] = []
         self.frame: Frame | None = None
         self.selection = Selection()
         self._grad = np.full((1, 1), np.nan)
+        self._slice = SliceCopy()   # keeps _grad up to date one backward cell at a time
+        self._extremes = None       # (T,) smallest and largest finite nonzero |dL/dh_t| per timestep
         self._param_names: list[str] = []
         self._bar_names: list[str] | None = None
         self._bar_step = 0  # every k-th bar named: as many names as the plot's height has room for
@@ -139,8 +150,8 @@ class GradientsPanel(TimeCanvas):
         self._set_log(True)
 
     def _set_log(self, on: bool) -> None:
-        self.norm_plot.setLogMode(y=on)
-        self.contrib_plot.setLogMode(y=on)
+        for plot in (self.norm_plot, self.contrib_plot):
+            set_log_y(plot, on)
         if on:  # magnitude in decades: the early, vanishing steps get colours too
             self.heatmap.set_colormap(MAGNITUDE, "log10 |dL/dh_t|", log_magnitude)
         else:
@@ -165,12 +176,10 @@ class GradientsPanel(TimeCanvas):
         if not positive.size:
             return
         lo, hi = float(positive.min()), float(positive.max())
-        if self.log_box.isChecked():
-            lo, hi = np.log10(lo), np.log10(hi)
-            pad = max(0.1, 0.05 * (hi - lo))
+        if self.log_box.isChecked():  # in decades, at least one shown
+            steady_range(plot, "y", float(np.log10(lo)), float(np.log10(hi)), 1.0)
         else:
-            lo, pad = 0.0, 0.05 * hi or 1.0
-        set_range(plot, y=(round(lo - pad, 1), round(hi + pad, 1)) if self.log_box.isChecked() else (lo - pad, hi + pad))
+            steady_range(plot, "y", 0.0, hi, hi or 1.0, pin_low=True)
 
     @staticmethod
     def _positive(values: np.ndarray) -> np.ndarray:
@@ -223,13 +232,16 @@ class GradientsPanel(TimeCanvas):
         hidden_grad = np.asarray(trace.hidden_grad)
         layer, direction = min(selection.layer, L - 1), min(selection.direction, D - 1)
         batch = min(selection.batch, hidden_grad.shape[3] - 1)
-        self._grad = np.array(hidden_grad[layer, direction, :, batch, :])  # (T, H)
-        _show_hint(self.heat_plot, self.hints[id(self.heat_plot)], not np.isfinite(self._grad).any())
+        changed = self._slice.update(hidden_grad, frame, (layer, direction, batch), "backward")
+        self._grad = self._slice.values  # (T, H), the panel's own copy
+        lowest, highest, reached = self._update_extremes(changed)
+        _show_hint(self.heat_plot, self.hints[id(self.heat_plot)], not reached.any())
         if self.log_box.isChecked():
-            self.heatmap.set(self._grad.T, levels=magnitude_levels(self._grad))
+            levels = decade_levels(log_magnitude(np.array([np.fmin.reduce(lowest), np.fmax.reduce(highest)])))
+            self.heatmap.set(self._grad.T, levels=levels, columns=changed)
         else:
             m = finite_absmax(self._grad)
-            self.heatmap.set(self._grad.T, levels=(-m, m))
+            self.heatmap.set(self._grad.T, levels=(-m, m), columns=changed)
         set_title(self.heat_plot, ("|dL/dh_t|" if self.log_box.isChecked() else "dL/dh_t") + f" (layer {layer}"
                   + (f" dir {direction}" if D > 1 else "") + f", batch {batch})", size="11pt")
 
@@ -245,8 +257,32 @@ class GradientsPanel(TimeCanvas):
             self._bar_names = list(self._param_names)
             self._label_bars()
         if len(values):
-            set_range(self.param_plot, (0, 1.05 * (float(values.max()) or 1.0)), (-0.6, len(values) - 0.4))
+            top = float(values.max()) or 1.0
+            steady_range(self.param_plot, "x", 0.0, top, top, pin_low=True)
+            set_range(self.param_plot, y=(-0.6, len(values) - 0.4))
         self.set_cursor(frame.t)
+
+    def _update_extremes(self, changed: list[int] | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per timestep of the copy: the smallest and largest finite nonzero |dL/dh_t| (NaN: none) and
+        whether any value is finite. The colour levels (as magnitude_levels would find them) and the
+        hint then read (T,) rows, not every element, per frame; only the changed rows are redone."""
+        grad = self._grad
+        T = len(grad)
+        if changed is None or self._extremes is None or len(self._extremes[0]) != T:
+            rows = np.arange(T)
+            self._extremes = (np.full(T, np.nan, dtype=grad.dtype), np.full(T, np.nan, dtype=grad.dtype),
+                              np.zeros(T, dtype=bool))
+        else:
+            rows = np.asarray(changed, dtype=np.intp)
+        if rows.size:
+            magnitude = np.abs(grad[rows])
+            finite = np.isfinite(magnitude)
+            with np.errstate(invalid="ignore"):
+                magnitude[~(finite & (magnitude > 0))] = np.nan
+            self._extremes[0][rows] = np.fmin.reduce(magnitude, axis=1)
+            self._extremes[1][rows] = np.fmax.reduce(magnitude, axis=1)
+            self._extremes[2][rows] = finite.any(axis=1)
+        return self._extremes
 
     # -- hover --------------------------------------------------------------------------
     def _norm_value(self, x, y):

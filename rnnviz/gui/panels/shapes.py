@@ -96,6 +96,7 @@ class EquationLabel(QtWidgets.QStackedWidget):
     def __init__(self, text: str = "", parent=None):
         super().__init__(parent)
         self._labels: dict[str, QtWidgets.QLabel] = {}  # oldest first
+        self._hints: dict = {}  # label -> (sizeHint, minimumSizeHint)
         self._text = None
         self._format = QtCore.Qt.TextFormat.AutoText
         self._flags = QtCore.Qt.TextInteractionFlag.LinksAccessibleByMouse
@@ -103,6 +104,7 @@ class EquationLabel(QtWidgets.QStackedWidget):
         self.setText(text)
 
     def _each(self, method: str, value) -> None:
+        self._hints.clear()
         for label in self._labels.values():
             getattr(label, method)(value)
 
@@ -124,6 +126,8 @@ class EquationLabel(QtWidgets.QStackedWidget):
     def setText(self, text: str) -> None:  # noqa: N802
         if text == self._text:
             return
+        before = self.currentWidget()
+        hints = None if before is None else self._hints_of(before)
         label = self._labels.pop(text, None)
         if label is None:
             label = QtWidgets.QLabel(text)
@@ -134,11 +138,26 @@ class EquationLabel(QtWidgets.QStackedWidget):
         self._labels[text] = label
         self.setCurrentWidget(label)
         self._text = text
-        while len(self._labels) > self.MAX_LABELS or (not text and len(self._labels) > 1):
+        # Kept across a Reset (""): the first steps after it show the texts of the steps before, and a
+        # new rich-text label costs its layout again (~1.5 ms a size hint).
+        while len(self._labels) > self.MAX_LABELS:
             old = self._labels.pop(next(iter(self._labels)))
+            self._hints.pop(old, None)
             self.removeWidget(old)
             old.deleteLater()
-        self.updateGeometry()
+        if hints != self._hints_of(label):  # layers alternate texts of one size
+            self.updateGeometry()
+
+    def _hints_of(self, label: QtWidgets.QLabel) -> tuple:
+        """A label's size hints, measured once (a rich-text QLabel lays its HTML out for each ask)."""
+        if label not in self._hints:
+            self._hints[label] = (label.sizeHint(), label.minimumSizeHint())
+        return self._hints[label]
+
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().changeEvent(event)
+        if event.type() in (QtCore.QEvent.Type.StyleChange, QtCore.QEvent.Type.FontChange):
+            getattr(self, "_hints", {}).clear()  # another font: other sizes
 
     def current(self) -> QtWidgets.QLabel:
         return self.currentWidget()
@@ -288,7 +307,6 @@ class ShapesPanel(QtWidgets.QWidget):
         self._rows = rows
         float_format = self._float_format
         layout_key = tuple((row.get("name"), tuple(row.get("shape", ()))) for row in rows)
-        self.table.setUpdatesEnabled(False)
         self.table.setRowCount(len(rows))
         for r, row in enumerate(rows):
             for c, key in enumerate(TABLE_COLUMNS):
@@ -323,7 +341,6 @@ class ShapesPanel(QtWidgets.QWidget):
                 self.table.resizeColumnsToContents()
                 widths[key] = [self.table.columnWidth(c) for c in range(self.table.columnCount())]
             self.table_title.setText(TABLE_TITLE + self._common_title(rows))
-        self.table.setUpdatesEnabled(True)
 
     def _common_title(self, rows: list) -> str:
         """' (all float32, cpu)' while the dtype and device columns are hidden (presentation)."""
