@@ -73,7 +73,11 @@ class JobQueue(QtCore.QObject):
         worker.finished.connect(self._finished)
         self._worker = worker
         self.busy_changed.emit(True)
-        worker.start()
+        # Straight into the pool, not superqt's worker.start(): from a thread with an event loop that
+        # defers the start by a 1 ms timer, which adds to every step's latency and leaves a gap in
+        # which wait() (a closing window) sees an empty pool while a job is about to run. Its
+        # signals are connected above and self._worker keeps it alive, which is all start() adds.
+        QtCore.QThreadPool.globalInstance().start(worker)
 
     def _finished(self) -> None:
         self._worker = None

@@ -79,3 +79,32 @@ def test_session_generator_runs_without_threads():
     failed = list(session._seek_job("not a number"))
     # the error, then a frame of the runner as it stands (unmoved), so the window matches it
     assert isinstance(failed[0], Failed) and isinstance(failed[-1], Frame) and failed[-1].position == 4
+
+
+def test_job_queue_wait_right_after_submit_waits_for_the_job(qtbot):
+    """A window closing just after a Build was submitted must wait for that job, not see an empty pool."""
+    import threading
+
+    from rnnviz.gui.job_queue import JobQueue
+
+    done = threading.Event()
+
+    def job():
+        threading.Event().wait(0.2)
+        done.set()
+        yield "finished"
+
+    from rnnviz.gui.qt import QtCore
+
+    queue = JobQueue(handle=lambda item: None)
+    seen = {}
+
+    def close_right_after_submit():  # from inside the event loop, as a window's close handler runs
+        queue.submit(job)
+        queue.wait(5000)
+        seen["job done when wait returned"] = done.is_set()
+
+    QtCore.QTimer.singleShot(0, close_right_after_submit)
+    qtbot.waitUntil(lambda: bool(seen), timeout=10000)
+    assert seen == {"job done when wait returned": True}
+    qtbot.waitUntil(lambda: not queue.is_busy(), timeout=5000)
