@@ -216,7 +216,7 @@ def _run_layers(module, info, x, h0s, c0s, head, loss, target) -> _Run:
     param_grads.update(head_grads)
     summaries["hidden_norm"] = batch_norms(hidden.view(L * D, T, B, H)).view(L, D, T)
     summaries["grad_norm"] = batch_norms(hidden_grad.view(L * D, T, B, H)).view(L, D, T)
-    summaries["saturation"] = torch.stack([saturation(h, info.activation) for h in hidden.view(L * D, T, B, H)]).view(L, D, T)
+    summaries["saturation"] = saturation(hidden, info.activation)
     gate_names = GATE_NAMES[info.kind]
     gates = {name: work[..., k * H:(k + 1) * H] for k, name in enumerate(gate_names)}
     runs = [forward[key][0] for key in sorted(forward)]
