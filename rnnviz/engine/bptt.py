@@ -127,19 +127,42 @@ def layer_forward(kind: str, x: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor
     raise ValueError(f"kind must be 'rnn', 'gru' or 'lstm', got {kind!r}")
 
 
+# torch's CPU tanh costs about six sigmoids, so above this many elements per step tanh(a) is taken
+# as 1 - 2σ(-2a), with the rows of the weights and biases that make `a` scaled by -2 (exact in
+# floating point): the matmuls give -2a directly (measured, one thread: tanh of (32, 256) 22 us
+# against 7 us for the sigmoid and 1 - 2s; at (8, 32) the plain tanh is faster, one op instead of two).
+_TANH_VIA_SIGMOID_MIN = 1024
+
+
+def _tanh_via_sigmoid(B: int, H: int) -> bool:
+    return B * H >= _TANH_VIA_SIGMOID_MIN
+
+
 def _rnn_forward(x, h0, w, nonlinearity, reverse, hidden, work) -> LayerForward:
-    pre = _input_projection(x, w, w.bias_hh, work)     # (T, B, H), becomes A_t in the loop
-    recurrent = _Recurrent(w.weight_hh, x.shape[1])
-    act = torch.tanh if nonlinearity == "tanh" else torch.clamp_min  # clamp_min(·, 0) is relu with out=
-    extra = () if nonlinearity == "tanh" else (0.0,)
+    T, B, _ = x.shape
+    H = h0.shape[-1]
+    via_sigmoid = nonlinearity == "tanh" and _tanh_via_sigmoid(B, H)
+    rows = slice(0, H) if via_sigmoid else None
+    bias = w.bias_ih if w.bias_hh is None else (w.bias_hh if w.bias_ih is None else w.bias_ih + w.bias_hh)
+    scaled = LayerWeights(w.names, _scale_rows(w.weight_ih, rows), w.weight_hh, _scale_rows(bias, rows), None)
+    pre = _input_projection(x, scaled, None, work)  # (T, B, H): A_t (times -2 via the sigmoid), completed in the loop
+    recurrent = _Recurrent(_scale_rows(w.weight_hh, rows), B)
+    one = torch.ones((), dtype=x.dtype, device=x.device)
     steps = list(zip(pre.unbind(0), hidden.unbind(0)))
     h = h0
-    for t in _order(x.shape[0], reverse):
+    for t in _order(T, reverse):
         step, h_out = steps[t]
         total = recurrent.add(h, step)                 # A_t = X_t W_ih^T + b_ih + b_hh + H_{t-1} W_hh^T
         if total is not step:
             step.copy_(total)
-        h = act(total, *extra, out=h_out)
+        if via_sigmoid:
+            h = torch.sub(one, torch.sigmoid(step, out=h_out), alpha=2, out=h_out)   # tanh A_t = 1 - 2σ(-2A_t)
+        elif nonlinearity == "tanh":
+            h = torch.tanh(step, out=h_out)
+        else:
+            h = torch.clamp_min(step, 0, out=h_out)    # relu with out=
+    if via_sigmoid:
+        pre.mul_(-0.5)                                 # A_t itself for the trace, exactly
     return LayerForward("rnn", nonlinearity, reverse, x, h0, None, hidden, None, {"A": pre}, pre, None,
                         h.clone(), None)
 
@@ -147,11 +170,15 @@ def _rnn_forward(x, h0, w, nonlinearity, reverse, hidden, work) -> LayerForward:
 def _gru_forward(x, h0, w, reverse, hidden, work) -> LayerForward:
     T, B, _ = x.shape
     H = h0.shape[-1]
+    via_sigmoid = _tanh_via_sigmoid(B, H)
+    n_rows = slice(2 * H, 3 * H) if via_sigmoid else None      # N's pre-activation comes out times -2
     extra = None if w.bias_hh is None else torch.cat([w.bias_hh[:2 * H], w.bias_hh.new_zeros(H)])
-    rzn = _input_projection(x, w, extra, work)          # (T, B, 3H): R and Z get b_hr, b_hz now
+    scaled = LayerWeights(w.names, _scale_rows(w.weight_ih, n_rows), w.weight_hh, _scale_rows(w.bias_ih, n_rows), None)
+    rzn = _input_projection(x, scaled, extra, work)     # (T, B, 3H): R and Z get b_hr, b_hz now
     hidden_n = torch.empty_like(hidden)
     w_rz_t, w_n_t = w.weight_hh[:2 * H].t(), w.weight_hh[2 * H:].t()
     b_n = None if w.bias_hh is None else w.bias_hh[2 * H:]
+    one = torch.ones((), dtype=x.dtype, device=x.device)
     steps = list(zip(rzn[..., :2 * H].unbind(0), rzn[..., :H].unbind(0), rzn[..., H:2 * H].unbind(0),
                      rzn[..., 2 * H:].unbind(0), hidden_n.unbind(0), hidden.unbind(0)))
     h = h0
@@ -162,7 +189,10 @@ def _gru_forward(x, h0, w, reverse, hidden, work) -> LayerForward:
             torch.mm(h, w_n_t, out=h_n)
         else:
             torch.addmm(b_n, h, w_n_t, out=h_n)        # H_{t-1} W_hn^T + b_hn
-        n.addcmul_(r, h_n).tanh_()                     # N_t = tanh(X_t W_in^T + b_in + R_t ⊙ (...))
+        if via_sigmoid:                                # N_t = tanh(X_t W_in^T + b_in + R_t ⊙ (...)) = 1 - 2σ(-2 ·)
+            torch.sub(one, n.addcmul_(r, h_n, value=-2).sigmoid_(), alpha=2, out=n)
+        else:
+            n.addcmul_(r, h_n).tanh_()
         h = torch.lerp(n, h, z, out=h_out)             # H_t = N_t + Z_t ⊙ (H_{t-1} - N_t)
     gates = {"R": rzn[..., :H], "Z": rzn[..., H:2 * H], "N": rzn[..., 2 * H:]}
     return LayerForward("gru", "tanh", reverse, x, h0, None, hidden, None, gates, rzn, hidden_n, h.clone(), None)
@@ -175,7 +205,7 @@ def _lstm_forward(x, h0, c0, w, reverse, hidden, cell, work) -> LayerForward:
     # the weights and biases scaled by -2 (exact in floating point) the matmuls give -2a directly
     # and ONE in-place sigmoid covers all four gates of a step.
     ifgo = _input_projection(x, _scaled_g_rows(w, H), None, work)   # (T, B, 4H), activated in place below
-    recurrent = _Recurrent(_scale_rows(w.weight_hh, H), B)
+    recurrent = _Recurrent(_scale_rows(w.weight_hh, slice(2 * H, 3 * H)), B)
     scratch = torch.empty_like(h0)
     steps = list(zip(ifgo.unbind(0), ifgo[..., :H].unbind(0), ifgo[..., H:2 * H].unbind(0),
                      ifgo[..., 2 * H:3 * H].unbind(0), ifgo[..., 3 * H:].unbind(0), hidden.unbind(0), cell.unbind(0)))
@@ -196,19 +226,20 @@ def _lstm_forward(x, h0, c0, w, reverse, hidden, cell, work) -> LayerForward:
     return LayerForward("lstm", "tanh", reverse, x, h0, c0, hidden, cell, gates, ifgo, None, h.clone(), c.clone())
 
 
-def _scale_rows(weight: torch.Tensor | None, H: int) -> torch.Tensor | None:
-    """A copy of an LSTM weight or bias with its G rows (2H:3H) times -2."""
-    if weight is None:
-        return None
+def _scale_rows(weight: torch.Tensor | None, rows: slice | None) -> torch.Tensor | None:
+    """A copy of a weight or bias with `rows` times -2 (the weight itself when rows is None)."""
+    if weight is None or rows is None:
+        return weight
     scaled = weight.detach().clone()
-    scaled[2 * H:3 * H].mul_(-2)
+    scaled[rows].mul_(-2)
     return scaled
 
 
 def _scaled_g_rows(w: LayerWeights, H: int) -> LayerWeights:
     """W_ih and b_ih + b_hh with the G rows times -2, for the input projection."""
     bias = w.bias_ih if w.bias_hh is None else (w.bias_hh if w.bias_ih is None else w.bias_ih + w.bias_hh)
-    return LayerWeights(w.names, _scale_rows(w.weight_ih, H), w.weight_hh, _scale_rows(bias, H), None)
+    rows = slice(2 * H, 3 * H)
+    return LayerWeights(w.names, _scale_rows(w.weight_ih, rows), w.weight_hh, _scale_rows(bias, rows), None)
 
 
 @torch.no_grad()
@@ -236,10 +267,11 @@ def layer_backward(run: LayerForward, external_grad: torch.Tensor | None, w: Lay
 
 
 def _rnn_backward(run: LayerForward, hidden_grad, w) -> LayerGrads:
-    if run.nonlinearity == "tanh":
-        grad_pre = torch.mul(run.hidden, run.hidden).neg_().add_(1)   # dH_t/dA_t = 1 - H_t², times dL/dH_t below
+    if run.nonlinearity == "tanh":   # dH_t/dA_t = 1 - H_t², times dL/dH_t below; one pass
+        grad_pre = torch.addcmul(torch.ones((), dtype=run.hidden.dtype, device=run.hidden.device), run.hidden,
+                                 run.hidden, value=-1)
     else:
-        grad_pre = (run.work > 0).to(run.hidden.dtype)
+        grad_pre = torch.gt(run.work, 0, out=torch.empty_like(run.hidden))
     recurrent = _Recurrent(w.weight_hh.t(), run.hidden.shape[1])
     steps = list(zip(hidden_grad.unbind(0), grad_pre.unbind(0)))
     later = None
