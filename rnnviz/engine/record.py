@@ -7,6 +7,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from . import buffers
 from .build import build, compute_loss
 from .bptt import GATE_WIDTH, layer_backward, layer_forward, weight_grads
 from .cells import ModuleInfo, layer_weights
@@ -170,9 +171,9 @@ def _run_layers(module, info, x, h0s, c0s, head, loss, target) -> _Run:
     L, D, H, T, B = info.num_layers, info.num_directions, info.hidden_size, x.shape[0], x.shape[1]
     G = GATE_WIDTH[info.kind] * H
     like = {"dtype": x.dtype, "device": x.device}
-    hidden = torch.empty(L, D, T, B, H, **like)
-    cell = torch.empty(L, D, T, B, H, **like) if info.kind == "lstm" else None
-    work = torch.empty(L, D, T, B, G, **like)
+    hidden = buffers.empty(L, D, T, B, H, **like)
+    cell = buffers.empty(L, D, T, B, H, **like) if info.kind == "lstm" else None
+    work = buffers.empty(L, D, T, B, G, **like)
     forward, layer_input = {}, x
     for layer in range(L):
         for d in range(D):
@@ -185,7 +186,7 @@ def _run_layers(module, info, x, h0s, c0s, head, loss, target) -> _Run:
     with torch.enable_grad():
         out_leaf = layer_input.detach().requires_grad_(True)
         value, head_out, external, head_grads, _ = _loss_and_direct_grads(out_leaf, head, loss, target)
-    hidden_grad = torch.empty_like(hidden)
+    hidden_grad = buffers.empty_like(hidden)
     for d in range(D):
         hidden_grad[L - 1, d].copy_(external[..., d * H:(d + 1) * H])
     del external

@@ -1,0 +1,69 @@
+"""engine/buffers.py: large buffers are recycled only once nothing refers to them."""
+import numpy as np
+import torch
+from torch import nn
+
+import rnnviz
+from rnnviz.engine import buffers
+
+SHAPE = (64, 32, 256)   # 2 MiB of float32, above buffers.MIN_BYTES
+
+
+def test_a_buffer_in_use_is_never_handed_out_again():
+    first = buffers.empty(*SHAPE, dtype=torch.float32)
+    second = buffers.empty(*SHAPE, dtype=torch.float32)
+    assert first.data_ptr() != second.data_ptr()
+    first.fill_(1.0)
+    second.fill_(2.0)
+    assert bool((first == 1.0).all())
+
+
+def test_a_freed_buffer_is_recycled_and_a_numpy_view_keeps_it_in_use():
+    buffers.release()
+    tensor = buffers.empty(*SHAPE, dtype=torch.float32)
+    address = tensor.data_ptr()
+    del tensor
+    again = buffers.empty(*SHAPE, dtype=torch.float32)
+    assert again.data_ptr() == address
+    view = again.numpy()[1::2]
+    view[...] = 3.0
+    del again
+    other = buffers.empty(*SHAPE, dtype=torch.float32)
+    assert other.data_ptr() != address
+    other.fill_(0.0)
+    assert (view == 3.0).all()
+
+
+def test_small_and_other_dtype_requests_and_shapes():
+    small = buffers.empty(3, 4, dtype=torch.float64)
+    assert small.shape == (3, 4) and small.dtype == torch.float64
+    double = buffers.empty(*SHAPE, dtype=torch.float64)
+    assert double.shape == SHAPE and double.dtype == torch.float64 and double.is_contiguous()
+    like = buffers.empty_like(double)
+    assert like.shape == SHAPE and like.dtype == torch.float64 and like.data_ptr() != double.data_ptr()
+
+
+def test_free_blocks_kept_stay_under_the_limit_and_release_returns_them(monkeypatch):
+    buffers.release()
+    monkeypatch.setattr(buffers, "KEEP_BYTES", 5 << 20)
+    held = [buffers.empty(*SHAPE, dtype=torch.float32) for _ in range(4)]   # 4 x 2 MiB in use
+    assert buffers.held_bytes()[0] >= 8 << 20
+    del held
+    buffers.empty(128, 32, 256, dtype=torch.float32)   # 4 MiB: no free block fits, so the free ones are trimmed
+    assert buffers.held_bytes()[1] <= 5 << 20
+    buffers.release()
+    assert buffers.held_bytes()[1] == 0
+
+
+def test_traces_kept_side_by_side_share_no_memory():
+    torch.manual_seed(0)
+    module = nn.LSTM(16, 128, num_layers=2)
+    first = rnnviz.record(module, torch.randn(40, 64, 16))
+    kept = first.hidden.copy(), first.gates["G"].copy(), first.hidden_grad.copy()
+    second = rnnviz.record(module, torch.randn(40, 64, 16))
+    for name in ("hidden", "hidden_grad", "cell"):
+        assert not np.shares_memory(getattr(first, name), getattr(second, name)), name
+    np.testing.assert_array_equal(first.hidden, kept[0])
+    np.testing.assert_array_equal(first.gates["G"], kept[1])
+    np.testing.assert_array_equal(first.hidden_grad, kept[2])
+    assert not np.array_equal(first.hidden, second.hidden)
