@@ -7,8 +7,8 @@ its time in the kernel; torch's own module writes little new memory. The arrays 
 must still be the trace's own, so a buffer is handed out again only once nothing refers to it:
 each block is a numpy array whose memory every tensor and array made from it keeps alive
 (torch.from_numpy holds a reference to it), so a block whose reference count is back to the
-pool's own is free. Up to KEEP_BYTES of free blocks stay for the next run; `release()` returns
-them to the system.
+pool's own is free. The pool holds at most POOL_BYTES; free blocks stay for the next run until
+a request of another size (or `release()`) returns them to the system.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 MIN_BYTES = 1 << 20          # smaller buffers come from the C heap, which already reuses its memory
-KEEP_BYTES = 768 << 20       # free blocks kept for the next run, at most
+POOL_BYTES = 512 << 20       # the pool's blocks, in use or free, total at most this; beyond it plain torch.empty
 
 _lock = threading.Lock()
 _blocks: list[np.ndarray] = []   # uint8 arrays; free when only this list refers to them
@@ -32,7 +32,11 @@ def _is_free(index: int) -> bool:
 
 def empty(*shape: int, dtype: torch.dtype, device: torch.device | str = "cpu") -> torch.Tensor:
     """torch.empty(shape, dtype=dtype, device=device), recycling a free block of the pool when it
-    is large and on the CPU."""
+    is large and on the CPU.
+
+    A request no free block fits (a run of other sizes) first returns every free block to the
+    system, so the pool never holds memory of a shape nobody asks for any more, and the pool as a
+    whole stays under POOL_BYTES."""
     if torch.device(device).type != "cpu":
         return torch.empty(*shape, dtype=dtype, device=device)
     count = 1
@@ -49,7 +53,9 @@ def empty(*shape: int, dtype: torch.dtype, device: torch.device | str = "cpu") -
             if nbytes <= size <= 2 * nbytes and _is_free(index) and (best is None or size < _blocks[best].nbytes):
                 best = index
         if best is None:
-            _trim(keep=KEEP_BYTES - nbytes)
+            _trim()
+            if sum(block.nbytes for block in _blocks) + nbytes > POOL_BYTES:
+                return torch.empty(*shape, dtype=dtype)
             _blocks.append(np.empty(nbytes, dtype=np.uint8))
             best = len(_blocks) - 1
         return torch.from_numpy(_blocks[best][:nbytes]).view(dtype).view(*shape)
@@ -60,24 +66,15 @@ def empty_like(tensor: torch.Tensor) -> torch.Tensor:
     return empty(*tensor.shape, dtype=tensor.dtype, device=tensor.device)
 
 
-def _trim(keep: int) -> None:
-    """Drop free blocks, largest first, until the free ones total at most `keep` bytes."""
-    free = sorted((i for i in range(len(_blocks)) if _is_free(i)), key=lambda i: -_blocks[i].nbytes)
-    total = sum(_blocks[i].nbytes for i in free)
-    dropped = set()
-    for index in free:
-        if total <= max(keep, 0):
-            break
-        total -= _blocks[index].nbytes
-        dropped.add(index)
-    if dropped:
-        _blocks[:] = [block for i, block in enumerate(_blocks) if i not in dropped]
+def _trim() -> None:
+    """Drop every free block."""
+    _blocks[:] = [_blocks[i] for i in range(len(_blocks)) if not _is_free(i)]
 
 
 def release() -> None:
     """Return every free block to the system (blocks still in use stay until the next call)."""
     with _lock:
-        _trim(keep=0)
+        _trim()
 
 
 def held_bytes() -> tuple[int, int]:

@@ -18,8 +18,8 @@ def test_a_buffer_in_use_is_never_handed_out_again():
     assert bool((first == 1.0).all())
 
 
-def test_a_freed_buffer_is_recycled_and_a_numpy_view_keeps_it_in_use():
-    buffers.release()
+def test_a_freed_buffer_is_recycled_and_a_numpy_view_keeps_it_in_use(monkeypatch):
+    monkeypatch.setattr(buffers, "_blocks", [])
     tensor = buffers.empty(*SHAPE, dtype=torch.float32)
     address = tensor.data_ptr()
     del tensor
@@ -43,16 +43,19 @@ def test_small_and_other_dtype_requests_and_shapes():
     assert like.shape == SHAPE and like.dtype == torch.float64 and like.data_ptr() != double.data_ptr()
 
 
-def test_free_blocks_kept_stay_under_the_limit_and_release_returns_them(monkeypatch):
-    buffers.release()
-    monkeypatch.setattr(buffers, "KEEP_BYTES", 5 << 20)
-    held = [buffers.empty(*SHAPE, dtype=torch.float32) for _ in range(4)]   # 4 x 2 MiB in use
-    assert buffers.held_bytes()[0] >= 8 << 20
+def test_the_pool_stays_under_its_limit_and_a_new_size_returns_free_blocks(monkeypatch):
+    monkeypatch.setattr(buffers, "_blocks", [])   # a pool of its own, whatever other tests left in use
+    monkeypatch.setattr(buffers, "POOL_BYTES", 5 << 20)
+    held = [buffers.empty(*SHAPE, dtype=torch.float32) for _ in range(3)]   # 2 MiB each: the third is not pooled
+    assert buffers.held_bytes() == (4 << 20, 0)
+    assert all(t.shape == SHAPE for t in held) and len({t.data_ptr() for t in held}) == 3
     del held
-    buffers.empty(128, 32, 256, dtype=torch.float32)   # 4 MiB: no free block fits, so the free ones are trimmed
-    assert buffers.held_bytes()[1] <= 5 << 20
+    assert buffers.held_bytes() == (0, 4 << 20)
+    kept = buffers.empty(128, 32, 256, dtype=torch.float32)   # 4 MiB: no free block fits, so they are returned
+    assert buffers.held_bytes() == (4 << 20, 0)
+    del kept
     buffers.release()
-    assert buffers.held_bytes()[1] == 0
+    assert buffers.held_bytes() == (0, 0)
 
 
 def test_traces_kept_side_by_side_share_no_memory():
