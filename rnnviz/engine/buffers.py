@@ -7,8 +7,8 @@ its time in the kernel; torch's own module writes little new memory. The arrays 
 must still be the trace's own, so a buffer is handed out again only once nothing refers to it:
 each block is a numpy array whose memory every tensor and array made from it keeps alive
 (torch.from_numpy holds a reference to it), so a block whose reference count is back to the
-pool's own is free. The pool holds at most POOL_BYTES; free blocks stay for the next run until
-a request of another size (or `release()`) returns them to the system.
+pool's own is free. The pool holds at most POOL_BYTES, in use or free; free blocks stay for
+the next run until a new block needs their room or `release()` returns them to the system.
 """
 from __future__ import annotations
 
@@ -32,11 +32,9 @@ def _is_free(index: int) -> bool:
 
 def empty(*shape: int, dtype: torch.dtype, device: torch.device | str = "cpu") -> torch.Tensor:
     """torch.empty(shape, dtype=dtype, device=device), recycling a free block of the pool when it
-    is large and on the CPU.
-
-    A request no free block fits (a run of other sizes) first returns every free block to the
-    system, so the pool never holds memory of a shape nobody asks for any more, and the pool as a
-    whole stays under POOL_BYTES."""
+    is large and on the CPU. The pool as a whole stays under POOL_BYTES: a new block first
+    returns the least recently used free ones to the system, as many as it takes; a request
+    larger than that gets plain torch.empty."""
     if torch.device(device).type != "cpu":
         return torch.empty(*shape, dtype=dtype, device=device)
     count = 1
@@ -53,12 +51,13 @@ def empty(*shape: int, dtype: torch.dtype, device: torch.device | str = "cpu") -
             if nbytes <= size <= 2 * nbytes and _is_free(index) and (best is None or size < _blocks[best].nbytes):
                 best = index
         if best is None:
-            _trim()
+            _trim(keep=POOL_BYTES - nbytes)
             if sum(block.nbytes for block in _blocks) + nbytes > POOL_BYTES:
                 return torch.empty(*shape, dtype=dtype)
             _blocks.append(np.empty(nbytes, dtype=np.uint8))
-            best = len(_blocks) - 1
-        return torch.from_numpy(_blocks[best][:nbytes]).view(dtype).view(*shape)
+        else:
+            _blocks.append(_blocks.pop(best))   # the list runs from least to most recently used
+        return torch.from_numpy(_blocks[-1][:nbytes]).view(dtype).view(*shape)
 
 
 def empty_like(tensor: torch.Tensor) -> torch.Tensor:
@@ -66,15 +65,21 @@ def empty_like(tensor: torch.Tensor) -> torch.Tensor:
     return empty(*tensor.shape, dtype=tensor.dtype, device=tensor.device)
 
 
-def _trim() -> None:
-    """Drop every free block."""
-    _blocks[:] = [_blocks[i] for i in range(len(_blocks)) if not _is_free(i)]
+def _trim(keep: int) -> None:
+    """Drop free blocks, least recently used first, until all blocks total at most `keep` bytes."""
+    total = sum(block.nbytes for block in _blocks)
+    index = 0
+    while total > keep and index < len(_blocks):
+        if _is_free(index):
+            total -= _blocks.pop(index).nbytes
+        else:
+            index += 1
 
 
 def release() -> None:
     """Return every free block to the system (blocks still in use stay until the next call)."""
     with _lock:
-        _trim()
+        _trim(keep=0)
 
 
 def held_bytes() -> tuple[int, int]:

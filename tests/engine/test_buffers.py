@@ -43,17 +43,20 @@ def test_small_and_other_dtype_requests_and_shapes():
     assert like.shape == SHAPE and like.dtype == torch.float64 and like.data_ptr() != double.data_ptr()
 
 
-def test_the_pool_stays_under_its_limit_and_a_new_size_returns_free_blocks(monkeypatch):
+def test_the_pool_stays_under_its_limit_dropping_the_least_recently_used_free_blocks(monkeypatch):
     monkeypatch.setattr(buffers, "_blocks", [])   # a pool of its own, whatever other tests left in use
-    monkeypatch.setattr(buffers, "POOL_BYTES", 5 << 20)
-    held = [buffers.empty(*SHAPE, dtype=torch.float32) for _ in range(3)]   # 2 MiB each: the third is not pooled
-    assert buffers.held_bytes() == (4 << 20, 0)
-    assert all(t.shape == SHAPE for t in held) and len({t.data_ptr() for t in held}) == 3
+    monkeypatch.setattr(buffers, "POOL_BYTES", 7 << 20)
+    held = [buffers.empty(*SHAPE, dtype=torch.float32) for _ in range(4)]   # 2 MiB each: the fourth is not pooled
+    assert buffers.held_bytes() == (6 << 20, 0)
+    assert all(t.shape == SHAPE for t in held) and len({t.data_ptr() for t in held}) == 4
+    first = held[0].data_ptr()
     del held
-    assert buffers.held_bytes() == (0, 4 << 20)
-    kept = buffers.empty(128, 32, 256, dtype=torch.float32)   # 4 MiB: no free block fits, so they are returned
-    assert buffers.held_bytes() == (4 << 20, 0)
-    del kept
+    assert buffers.held_bytes() == (0, 6 << 20)
+    again = buffers.empty(*SHAPE, dtype=torch.float32)                     # reuses a free 2 MiB block
+    kept = buffers.empty(128, 32, 256, dtype=torch.float32)                # 4 MiB: two free blocks make room
+    assert buffers.held_bytes() == (6 << 20, 0)
+    assert again.data_ptr() != first or kept.data_ptr() != first
+    del again, kept
     buffers.release()
     assert buffers.held_bytes() == (0, 0)
 
