@@ -17,9 +17,15 @@ def _timed(fn) -> float:
 
 
 def bench_pair(kind: str, size, repeats: int) -> dict:
-    """Median ms of module fwd+bwd and of record(), alternating runs so both see the same machine load."""
+    """Median ms of module fwd+bwd and of record(), in alternating pairs so both see the same machine load.
+
+    Each trace is dropped at once, as a session that records again does, so record() reuses the
+    buffers of the run before (engine/buffers.py). `fresh_ms` is record() after buffers.release():
+    the first run of a process, every page of it new memory.
+    """
     import torch
 
+    from rnnviz.engine import buffers
     from rnnviz.engine.record import record
 
     T, B, I, H, L = size
@@ -35,16 +41,26 @@ def bench_pair(kind: str, size, repeats: int) -> dict:
     def ours():
         record(module, x)
 
-    fused(), ours()  # warm-up: allocator, oneDNN primitives
-    module_ms, record_ms = [], []
-    for _ in range(repeats):
-        module_ms.append(_timed(fused))
-        record_ms.append(_timed(ours))
+    for _ in range(2):  # warm-up: allocator, oneDNN primitives, the buffers of a first run
+        fused(), ours()
+    module_ms, record_ms, fresh_ms = [], [], []
+    for pair in range(repeats):
+        # which runs first alternates, so neither always finds the caches the other left
+        if pair % 2 == 0:
+            module_ms.append(_timed(fused))
+            record_ms.append(_timed(ours))
+        else:
+            record_ms.append(_timed(ours))
+            module_ms.append(_timed(fused))
+        buffers.release()
+        fresh_ms.append(_timed(ours))
     m, r = statistics.median(module_ms), statistics.median(record_ms)
     # each pair ran back to back, so its ratio sees one machine load; the median of pairs is the figure
     ratios = [b / a for a, b in zip(module_ms, record_ms)]
     return {"kind": kind, "T": T, "B": B, "I": I, "H": H, "L": L, "module_ms": m, "record_ms": r,
-            "ratio": statistics.median(ratios), "ratio_of_medians": r / m, "target": TARGETS[kind]}
+            "ratio": statistics.median(ratios), "ratio_of_medians": r / m, "target": TARGETS[kind],
+            "fresh_ms": statistics.median(fresh_ms),
+            "fresh_ratio": statistics.median(f / a for a, f in zip(module_ms, fresh_ms))}
 
 
 def bench_interactive_step(repeats: int, hidden: int = 512) -> dict:
@@ -146,8 +162,10 @@ def run(args) -> int:
     table = not args.json
     if table:
         print(f"rnnviz bench engine: torch {torch.__version__}, {torch.get_num_threads()} threads, float32 CPU, "
-              f"{repeats} alternating pairs (forward + backward); ms are medians, ratio is the median of the pairs' ratios")
-        header = f"{'kind':<5} {'(T, B, I, H, L)':<22} {'module ms':>10} {'record ms':>10} {'ratio':>7} {'target':>7}"
+              f"{repeats} alternating pairs (forward + backward); ms are medians, ratio is the median of the pairs' ratios; "
+              "fresh: record() with no buffers left from a run before (a process's first run)")
+        header = (f"{'kind':<5} {'(T, B, I, H, L)':<22} {'module ms':>10} {'record ms':>10} {'ratio':>7} {'target':>7}"
+                  f" {'fresh ms':>9} {'fresh':>7}")
         print(header)
         print("-" * len(header), flush=True)
     rows = []
@@ -159,7 +177,8 @@ def run(args) -> int:
                 shape = f"({row['T']}, {row['B']}, {row['I']}, {row['H']}, {row['L']})"
                 flag = "" if row["ratio"] <= row["target"] else "  over"
                 print(f"{row['kind']:<5} {shape:<22} {row['module_ms']:>10.1f} {row['record_ms']:>10.1f} "
-                      f"{row['ratio']:>6.2f}x {row['target']:>6.2f}x{flag}", flush=True)
+                      f"{row['ratio']:>6.2f}x {row['target']:>6.2f}x {row['fresh_ms']:>9.1f} {row['fresh_ratio']:>6.2f}x"
+                      f"{flag}", flush=True)
     step = bench_interactive_step(max(repeats // 2, 1), hidden=64 if args.quick else 512)
     watched = print_watched_steps(args.quick, repeats, args.json)
     worst = max(rows, key=lambda row: row["ratio"] / row["target"])

@@ -87,6 +87,14 @@ def saturated(h, nonlinearity: str):
     return (h <= 0) if nonlinearity == "relu" else (abs(h) > SATURATION_LIMIT)
 
 
+def mark_saturated(h: torch.Tensor, nonlinearity: str, out: torch.Tensor) -> torch.Tensor:
+    """`saturated` written as 1.0 / 0.0 into the float tensor `out` (h's shape): the same comparison,
+    in place, with no boolean array and no conversion pass."""
+    if nonlinearity == "relu":
+        return torch.le(h, 0, out=out)
+    return torch.abs(h, out=out).gt_(SATURATION_LIMIT)
+
+
 def saturation(h: torch.Tensor, nonlinearity: str) -> torch.Tensor:
     """Fraction of saturated units over the trailing (B, H)."""
     return saturated(h, nonlinearity).to(h.dtype).mean(dim=(-2, -1))

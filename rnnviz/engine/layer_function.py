@@ -7,10 +7,10 @@ dL/dH_t and dL/dX_t, and returns the gradients of the input, h0 and the paramete
 model's gradients are exactly what torch's module would have produced.
 
 Two paths, one set of numbers:
-- kernels (unpacked input, no proj_size; any layers, directions, dropout): bptt.layer_forward
-  with no graph, and bptt.layer_backward's hand-written BPTT in backward, which also yields the
-  per-timestep W_hh / W_ih term norms record() shows. An LSTM whose loss reads c_n, or whose
-  c0 needs a gradient, passes dL/dc_n to bptt.layer_backward and takes its dL/dc0.
+- kernels (unpacked input, no proj_size; any layers, directions, dropout): engine/layers.py,
+  the layer loop record() drives too: bptt.layer_forward with no graph, and bptt's hand-written
+  BPTT in backward, which also yields the per-timestep W_hh / W_ih term norms record() shows.
+  An LSTM whose loss reads c_n, or whose c0 needs a gradient, passes dL/dc_n and takes dL/dc0.
 - graph (packed inputs and proj_size, which the kernels do not take): the layers are stepped
   with autograd on detached leaves inside forward (a masked step loop), and backward is one
   torch.autograd.grad over that graph.
@@ -26,9 +26,8 @@ import torch
 from torch.nn import functional as F
 
 from .cells import LayerWeights, gru_step, input_projection, lstm_step, rnn_step
-from .bptt import input_grad as bptt_input_grad
-from .bptt import _order, layer_backward, layer_forward, weight_grads
-from .summaries import layer_contribution_norms
+from .bptt import _order
+from .layers import backward_layers, forward_layers
 
 
 @dataclass
@@ -189,66 +188,31 @@ def _zeros_if_none(grad, like):
 
 
 def kernel_forward(cfg: CallConfig, x, h0, c0, params: list, masks, result: CallResult):
-    """Unpacked, no proj_size: every layer through bptt.layer_forward (no graph); returns
-    (out, h_n, c_n or None, saved runs)."""
+    """Unpacked, no proj_size: every layer through engine/layers.py (no graph); returns
+    (out, h_n, c_n or None, the StackForward backward needs)."""
     named = dict(zip(cfg.param_names, params))
-    D, layer_input, runs, h_n, c_n = cfg.num_directions, x, {}, [], []
-    for layer in range(cfg.num_layers):
-        outs = []
-        for d in range(D):
-            w, _ = layer_weights_of(named, layer, d)
-            index = layer * D + d
-            run = layer_forward(cfg.kind, layer_input, h0[index], None if c0 is None else c0[index], w,
-                                cfg.nonlinearity, bool(d))
-            runs[layer, d] = (run, w)
-            outs.append(run.hidden)
-            h_n.append(run.h_n)
-            result.hidden[layer, d], result.gates[layer, d] = run.hidden, run.gates
-            if run.cell is not None:
-                result.cell[layer, d] = run.cell
-                c_n.append(run.c_n)
-        layer_input = outs[0] if D == 1 else torch.cat(outs, dim=-1)
-        if masks[layer] is not None:
-            layer_input = layer_input * masks[layer]
-    return layer_input, torch.stack(h_n), torch.stack(c_n) if c_n else None, runs
+    weights = {(layer, d): layer_weights_of(named, layer, d)[0]
+               for layer in range(cfg.num_layers) for d in range(cfg.num_directions)}
+    stack = forward_layers(cfg.kind, cfg.nonlinearity, weights, x, h0, c0, masks)
+    for key, run in stack.runs.items():
+        result.hidden[key], result.gates[key] = run.hidden, run.gates
+        if run.cell is not None:
+            result.cell[key] = run.cell
+    c_n = stack.c_n
+    return stack.output, torch.stack(stack.h_n), None if c_n is None else torch.stack(c_n), stack
 
 
-@torch.no_grad()
-@torch.no_grad()
-def kernel_backward(cfg: CallConfig, runs: dict, grad_out, grad_h_n, grad_c_n, masks, result: CallResult):
-    """bptt.layer_backward from the top layer down, with the per-timestep W_hh / W_ih term norms
-    record() takes; returns (dx, dh0, dc0 or None, parameter grads by name). grad_c_n is None
+def kernel_backward(cfg: CallConfig, stack, grad_out, grad_h_n, grad_c_n, masks, result: CallResult):
+    """engine/layers.py's BPTT from the top layer down, with the per-timestep W_hh / W_ih term
+    norms record() takes; returns (dx, dh0, dc0 or None, parameter grads by name). grad_c_n is None
     unless an LSTM's dL/dc_n or dL/dc0 is wanted."""
-    L, D, H = cfg.num_layers, cfg.num_directions, cfg.hidden_size
-    T = grad_out.shape[0]
-    grads, dh0, dc0 = {}, [None] * (L * D), [None] * (L * D)
-    external = grad_out
-    for layer in range(L - 1, -1, -1):
-        if masks[layer] is not None:
-            external = external * masks[layer]
-        below = None
-        for d in range(D):
-            run, w = runs[layer, d]
-            ext = external[..., d * H:(d + 1) * H].clone()
-            first, last = (T - 1, 0) if d else (0, T - 1)
-            ext[last] += grad_h_n[layer * D + d]
-            back = layer_backward(run, ext, w, in_place=True,
-                                  grad_c_n=None if grad_c_n is None else grad_c_n[layer * D + d])
-            if grad_c_n is not None:
-                dc0[layer * D + d] = back.grad_c0
-            result.hidden_grad[layer, d] = back.hidden_grad
-            result.contributions[layer, d] = layer_contribution_norms(
-                back.grad_gh, back.grad_gi, run.hidden, run.h0, run.reverse, run.x)
-            grads.update(weight_grads(run, back, w))
-            start_grad = back.grad_gh[first] @ w.weight_hh
-            if cfg.kind == "gru":   # H_t = N_t + Z_t (H_{t-1} - N_t) also reads H_{t-1} directly
-                start_grad += back.hidden_grad[first] * run.gates["Z"][first]
-            dh0[layer * D + d] = start_grad
-            to_input = bptt_input_grad(back, w)          # dL/dX_t of this layer
-            below = to_input if below is None else below + to_input
-            del back
-        external = below
-    return external, torch.stack(dh0), None if grad_c_n is None else torch.stack(dc0), grads
+    grads = backward_layers(stack, grad_out, masks=masks, grad_h_n=grad_h_n, grad_c_n=grad_c_n, input_grad=True,
+                            initial_grads=True)
+    for key in stack.runs:
+        result.hidden_grad[key] = grads.hidden_grad[key]
+        result.contributions[key] = grads.contributions[key]
+    dc0 = None if grads.c0_grads is None else torch.stack(grads.c0_grads)
+    return grads.input_grad, torch.stack(grads.h0_grads), dc0, grads.param_grads
 
 
 class RecurrentCall(torch.autograd.Function):

@@ -18,23 +18,34 @@ def _forward_cells(L: int, D: int, T: int):
     return [(l, d, t) for l in range(L) for d in range(D) for t in (range(T) if d == 0 else range(T - 1, -1, -1))]
 
 
-def _bad_cells(values) -> np.ndarray | None:
-    """(L, D, T) True where any (B, H) entry is NaN or Inf; None when all are finite."""
+def _bad_cells(values, norms=None) -> np.ndarray | None:
+    """(L, D, T) True where any (B, H) entry is NaN or Inf; None when all are finite.
+
+    `norms`, when given, are the (L, D, T) norms of `values` over (B, H): NaN and Inf reach a norm,
+    so all-finite norms clear the array without reading it. Otherwise one fast reduction decides
+    (a finite sum of squares means every entry is finite; an overflow only sends it to the exact
+    check below)."""
     if values is None or values.size == 0:
         return None
     with np.errstate(over="ignore", invalid="ignore"):
-        if np.isfinite(np.sum(values, dtype=np.float64)):
+        if norms is not None and np.isfinite(norms).all():
+            return None
+        flat = values.reshape(-1) if values.flags.c_contiguous else None
+        if np.isfinite(np.dot(flat, flat) if flat is not None and flat.dtype.kind == "f" else np.sum(values)):
             return None
     bad = ~np.isfinite(values).all(axis=(-2, -1))
     return bad if bad.any() else None
 
 
-def first_nonfinite(hidden, hidden_grad=None, cell=None, loss: float | None = None) -> dict | None:
+def first_nonfinite(hidden, hidden_grad=None, cell=None, loss: float | None = None, *,
+                    hidden_norm=None, grad_norm=None) -> dict | None:
     """{tensor, layer, direction, t} of the first non-finite value (H_t or C_t going forward, the loss,
     then dL/dH_t going backward), or None when everything is finite. NaN entries of `hidden_grad`
-    that mean "not computed yet" are not passed here: callers hand over finished arrays only."""
+    that mean "not computed yet" are not passed here: callers hand over finished arrays only.
+    hidden_norm / grad_norm: the (L, D, T) norms of those very arrays, if the caller has them."""
     L, D, T = hidden.shape[:3]
-    forward = [(name, bad) for name, bad in (("H_t", _bad_cells(hidden)), ("C_t", _bad_cells(cell))) if bad is not None]
+    forward = [(name, bad) for name, bad in (("H_t", _bad_cells(hidden, hidden_norm)), ("C_t", _bad_cells(cell)))
+               if bad is not None]
     if forward:
         for l, d, t in _forward_cells(L, D, T):
             for name, bad in forward:
@@ -42,7 +53,7 @@ def first_nonfinite(hidden, hidden_grad=None, cell=None, loss: float | None = No
                     return {"tensor": name, "layer": l, "direction": d, "t": t}
     if loss is not None and not math.isfinite(loss):
         return {"tensor": "loss", "layer": L - 1, "direction": 0, "t": T - 1}
-    bad = _bad_cells(hidden_grad)
+    bad = _bad_cells(hidden_grad, grad_norm)
     if bad is not None:
         for l, d, t in reversed(_forward_cells(L, D, T)):
             if bad[l, d, t]:
@@ -74,8 +85,11 @@ def _past_lengths_zeroed(values, lengths):
 def locate_nonfinite(trace):
     """Fill trace.first_nonfinite (None when every number of the run is finite); returns the trace."""
     lengths = getattr(trace, "packed_lengths", None)
+    # a trace's hidden_norm / grad_norm are the norms of its own arrays; a packed run's padding
+    # (NaN by design) makes them NaN, which sends the check to the zeroed arrays
     trace.first_nonfinite = first_nonfinite(*(_past_lengths_zeroed(v, lengths) for v in (trace.hidden, trace.hidden_grad,
-                                                                                          trace.cell)), trace.loss)
+                                                                                          trace.cell)), trace.loss,
+                                            hidden_norm=trace.hidden_norm, grad_norm=trace.grad_norm)
     return trace
 
 

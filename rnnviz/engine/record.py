@@ -7,8 +7,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from . import buffers
 from .build import build, compute_loss
-from .bptt import GATE_WIDTH, layer_backward, layer_forward, weight_grads
+from .bptt import GATE_WIDTH
 from .cells import ModuleInfo, layer_weights
 from .names import GATE_NAMES
 from .inputs import initial_states, time_major_input
@@ -17,7 +18,8 @@ from .memory import estimate_module
 from .operands import CellShapes, Operand, equation, operands
 from .nonfinite import locate_nonfinite, warn_if_nonfinite
 from .spec import RNNSpec
-from .summaries import batch_norms, layer_contribution_norms, saturation
+from .layers import backward_layers, forward_layers
+from .summaries import batch_norms, saturation
 from .trace import Trace
 
 
@@ -162,66 +164,34 @@ def _loss_and_direct_grads(out_tm, head, loss, target, extra=()):
 
 @torch.no_grad()
 def _run_layers(module, info, x, h0s, c0s, head, loss, target) -> _Run:
-    """Every layer forward with no graph, the loss, then BPTT by hand (see bptt), top layer first.
-
-    Each layer writes straight into the (L, D, T, B, H) arrays the trace keeps, and its
-    per-timestep summaries are taken while its gate gradients exist, which are then dropped.
-    """
+    """Every layer forward with no graph, the loss, then BPTT by hand (engine/layers.py), top layer
+    first, writing straight into the (L, D, T, B, ·) arrays the trace keeps."""
     L, D, H, T, B = info.num_layers, info.num_directions, info.hidden_size, x.shape[0], x.shape[1]
     G = GATE_WIDTH[info.kind] * H
     like = {"dtype": x.dtype, "device": x.device}
-    hidden = torch.empty(L, D, T, B, H, **like)
-    cell = torch.empty(L, D, T, B, H, **like) if info.kind == "lstm" else None
-    work = torch.empty(L, D, T, B, G, **like)
-    forward, layer_input = {}, x
-    for layer in range(L):
-        for d in range(D):
-            w = layer_weights(module, layer, d, info.is_cell)
-            forward[layer, d] = (layer_forward(
-                info.kind, layer_input, h0s[layer][d], None if c0s is None else c0s[layer][d], w,
-                info.nonlinearity, bool(d), hidden=hidden[layer, d],
-                cell=None if cell is None else cell[layer, d], work=work[layer, d]), w)
-        layer_input = hidden[layer, 0] if D == 1 else torch.cat(list(hidden[layer]), dim=-1)
+    hidden = buffers.empty(L, D, T, B, H, **like)
+    cell = buffers.empty(L, D, T, B, H, **like) if info.kind == "lstm" else None
+    work = buffers.empty(L, D, T, B, G, **like)
+    weights = {(layer, d): layer_weights(module, layer, d, info.is_cell) for layer in range(L) for d in range(D)}
+    flat_h0 = [state for per_layer in h0s for state in per_layer]
+    flat_c0 = None if c0s is None else [state for per_layer in c0s for state in per_layer]
+    stack = forward_layers(info.kind, info.nonlinearity, weights, x, flat_h0, flat_c0, hidden=hidden, cell=cell,
+                           work=work)
     with torch.enable_grad():
-        out_leaf = layer_input.detach().requires_grad_(True)
+        out_leaf = stack.output.detach().requires_grad_(True)
         value, head_out, external, head_grads, _ = _loss_and_direct_grads(out_leaf, head, loss, target)
-    hidden_grad = torch.empty_like(hidden)
-    for d in range(D):
-        hidden_grad[L - 1, d].copy_(external[..., d * H:(d + 1) * H])
+    grads = backward_layers(stack, external, hidden_grad=buffers.empty_like(hidden))
     del external
-    names = ("whh_grad_contrib_norm", "wih_grad_contrib_norm")
-    summaries = {name: torch.empty(L, D, T, **like) for name in names}
-    grads = {}
-    for layer in range(L - 1, -1, -1):
-        for d in range(D):
-            run, w = forward[layer, d]
-            back = layer_backward(run, hidden_grad[layer, d], w, in_place=True)
-            grads.update(weight_grads(run, back, w))
-            whh, wih = layer_contribution_norms(back.grad_gh, back.grad_gi, run.hidden, run.h0, run.reverse, run.x)
-            summaries["whh_grad_contrib_norm"][layer, d] = whh
-            summaries["wih_grad_contrib_norm"][layer, d] = wih
-            if layer > 0:  # dL/dX_t of this layer is what reaches the layer below's outputs
-                for below in range(D):
-                    part = w.weight_ih[:, below * H:(below + 1) * H]
-                    target_grad = hidden_grad[layer - 1, below].view(T * B, H)
-                    flat = back.grad_gi.reshape(T * B, G)
-                    if d == 0:
-                        torch.mm(flat, part, out=target_grad)
-                    else:
-                        target_grad.addmm_(flat, part)
-            del back
-        for d in range(D):  # what only the backward read: a bidirectional layer's concatenated input, GRU's gh_n
-            forward[layer, d][0].x = forward[layer, d][0].hidden_n = None
-    param_grads = {name: grads[name] for name, _ in module.named_parameters()}
+    summaries = {
+        name: torch.stack([torch.stack([grads.contributions[layer, d][which] for d in range(D)]) for layer in range(L)])
+        for which, name in enumerate(("whh_grad_contrib_norm", "wih_grad_contrib_norm"))}
+    param_grads = {name: grads.param_grads[name] for name, _ in module.named_parameters()}
     param_grads.update(head_grads)
     summaries["hidden_norm"] = batch_norms(hidden.view(L * D, T, B, H)).view(L, D, T)
-    summaries["grad_norm"] = batch_norms(hidden_grad.view(L * D, T, B, H)).view(L, D, T)
-    summaries["saturation"] = torch.stack([saturation(h, info.activation) for h in hidden.view(L * D, T, B, H)]).view(L, D, T)
-    gate_names = GATE_NAMES[info.kind]
-    gates = {name: work[..., k * H:(k + 1) * H] for k, name in enumerate(gate_names)}
-    runs = [forward[key][0] for key in sorted(forward)]
-    return _Run(hidden, hidden_grad, cell, gates, layer_input, [r.h_n for r in runs],
-                [r.c_n for r in runs] if info.kind == "lstm" else None,
+    summaries["grad_norm"] = batch_norms(grads.hidden_grad.view(L * D, T, B, H)).view(L, D, T)
+    summaries["saturation"] = saturation(hidden, info.activation)
+    gates = {name: work[..., k * H:(k + 1) * H] for k, name in enumerate(GATE_NAMES[info.kind])}
+    return _Run(hidden, grads.hidden_grad, cell, gates, stack.output, stack.h_n, stack.c_n,
                 None if head_out is None else head_out.detach(), float(value.detach()), param_grads, summaries)
 
 

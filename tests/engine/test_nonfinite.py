@@ -62,3 +62,21 @@ def test_overflow_to_inf_is_reported_too():
 def test_unbounded_whh_scale_is_refused(value):
     with pytest.raises(SpecError, match=r"whh_scale must be > 0 and <= 100"):
         RNNSpec(whh_scale=value)
+
+
+def test_the_norm_shortcut_neither_hides_nor_invents_a_nonfinite_value():
+    from rnnviz.engine.nonfinite import first_nonfinite
+
+    hidden = np.full((2, 1, 4, 3, 5), 1e30, dtype=np.float32)   # finite, but its norms overflow to Inf
+    with np.errstate(over="ignore"):
+        norms = np.sqrt(np.square(hidden, dtype=np.float32).sum(axis=(-2, -1)))
+    assert np.isinf(norms).all()
+    assert first_nonfinite(hidden, hidden, hidden_norm=norms, grad_norm=norms) is None
+    hidden[1, 0, 2, 1, 3] = -np.inf
+    with np.errstate(over="ignore"):
+        norms = np.linalg.norm(hidden, axis=(-2, -1))
+    assert first_nonfinite(hidden, hidden_norm=norms) == {"tensor": "H_t", "layer": 1, "direction": 0, "t": 2}
+    grad = np.zeros_like(hidden)
+    grad[0, 0, 1, 0, 0] = np.nan
+    assert first_nonfinite(np.zeros_like(hidden), grad, grad_norm=np.linalg.norm(grad, axis=(-2, -1))) == \
+        {"tensor": "dL/dH_t", "layer": 0, "direction": 0, "t": 1}
