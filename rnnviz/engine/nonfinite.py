@@ -33,8 +33,13 @@ def first_nonfinite(hidden, hidden_grad=None, cell=None, loss: float | None = No
     """{tensor, layer, direction, t} of the first non-finite value (H_t or C_t going forward, the loss,
     then dL/dH_t going backward), or None when everything is finite. NaN entries of `hidden_grad`
     that mean "not computed yet" are not passed here: callers hand over finished arrays only."""
-    L, D, T = hidden.shape[:3]
-    forward = [(name, bad) for name, bad in (("H_t", _bad_cells(hidden)), ("C_t", _bad_cells(cell))) if bad is not None]
+    return first_nonfinite_cells(hidden.shape[:3], _bad_cells(hidden), _bad_cells(hidden_grad), _bad_cells(cell), loss)
+
+
+def first_nonfinite_cells(shape, bad_hidden, bad_grad=None, bad_cell=None, loss: float | None = None) -> dict | None:
+    """first_nonfinite from (L, D, T) masks, True where a cell holds a NaN or Inf (None: none does)."""
+    L, D, T = shape
+    forward = [(name, bad) for name, bad in (("H_t", bad_hidden), ("C_t", bad_cell)) if bad is not None and bad.any()]
     if forward:
         for l, d, t in _forward_cells(L, D, T):
             for name, bad in forward:
@@ -42,10 +47,9 @@ def first_nonfinite(hidden, hidden_grad=None, cell=None, loss: float | None = No
                     return {"tensor": name, "layer": l, "direction": d, "t": t}
     if loss is not None and not math.isfinite(loss):
         return {"tensor": "loss", "layer": L - 1, "direction": 0, "t": T - 1}
-    bad = _bad_cells(hidden_grad)
-    if bad is not None:
+    if bad_grad is not None and bad_grad.any():
         for l, d, t in reversed(_forward_cells(L, D, T)):
-            if bad[l, d, t]:
+            if bad_grad[l, d, t]:
                 return {"tensor": "dL/dH_t", "layer": l, "direction": d, "t": t}
     return None
 
@@ -73,6 +77,12 @@ def _past_lengths_zeroed(values, lengths):
 
 def locate_nonfinite(trace):
     """Fill trace.first_nonfinite (None when every number of the run is finite); returns the trace."""
+    storage = getattr(trace, "storage", None)
+    if storage is not None:   # recorded to disk: the masks were taken as the chunks were written
+        bad = storage.bad
+        trace.first_nonfinite = first_nonfinite_cells(trace.hidden.shape[:3], bad.get("hidden"), bad.get("hidden_grad"),
+                                                      bad.get("cell"), trace.loss)
+        return trace
     lengths = getattr(trace, "packed_lengths", None)
     trace.first_nonfinite = first_nonfinite(*(_past_lengths_zeroed(v, lengths) for v in (trace.hidden, trace.hidden_grad,
                                                                                           trace.cell)), trace.loss)
