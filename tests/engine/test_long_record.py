@@ -92,9 +92,12 @@ def test_relu_rnn_and_uneven_chunks():
     assert_same(rnnviz.record(module, x, h0), record_to_disk(module, x, h0, chunk=5, overview_step=7), 1e-9)
 
 
+TEXT = {"input_source": "text", "text": "hello world, " * 20, "input_size": 9, "output_size": 9}
+
+
 @pytest.mark.parametrize("loss, kind, extra", [("mse", "gru", {"output_size": 2}),
                                                ("last", "lstm", {"bidirectional": True}),
-                                               ("char_ce", "lstm", {"input_source": "text", "text": "hello world, " * 20, "input_size": 9, "output_size": 9})])
+                                               ("char_ce", "lstm", TEXT)])
 def test_a_spec_over_the_budget_records_to_disk_with_its_head_and_loss(loss, kind, extra):
     spec = RNNSpec(kind=kind, seq_len=30, batch_size=4, hidden_size=16, num_layers=2, loss=loss, dtype="float64", **extra)
     in_memory = rnnviz.record(spec)
