@@ -78,7 +78,7 @@ def _past_lengths_zeroed(values, lengths):
 def locate_nonfinite(trace):
     """Fill trace.first_nonfinite (None when every number of the run is finite); returns the trace."""
     storage = getattr(trace, "storage", None)
-    if storage is not None:   # recorded to disk: the masks were taken as the chunks were written
+    if getattr(storage, "bad", None) is not None:   # recorded to disk: the masks were taken as the chunks were written
         bad = storage.bad
         trace.first_nonfinite = first_nonfinite_cells(trace.hidden.shape[:3], bad.get("hidden"), bad.get("hidden_grad"),
                                                       bad.get("cell"), trace.loss)

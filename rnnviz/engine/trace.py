@@ -84,7 +84,8 @@ class Trace:
 
     @property
     def seq_len(self) -> int:
-        return self.hidden.shape[2]
+        """T of the whole run (a window of a trace on disk holds fewer timesteps: engine/window.py)."""
+        return self.hidden_norm.shape[2] if self.hidden_norm is not None else self.hidden.shape[2]
 
     @property
     def batch_size(self) -> int:
@@ -97,7 +98,14 @@ class Trace:
     @property
     def spooled(self) -> bool:
         """True when hidden, hidden_grad, cell and gates are memory maps of files on disk (see storage.py)."""
-        return self.storage is not None
+        from .storage import SpooledStorage
+
+        return isinstance(self.storage, SpooledStorage)
+
+    @property
+    def windowed(self) -> bool:
+        """True for a replay's window of a spooled trace: the large arrays hold some timesteps only (window.py)."""
+        return self.storage is not None and not self.spooled
 
     @property
     def param_grad_norms(self) -> dict[str, float]:
@@ -109,6 +117,9 @@ class Trace:
 
         A spooled trace is written from its files a block at a time, when the result could be
         loaded back (within load_trace's size limit); TraceFileError naming the size otherwise."""
+        if self.windowed:
+            raise TraceFileError("this is the window a replay shows of a run recorded to disk, not the whole run: "
+                                 "save the trace rnnviz.record returned instead")
         if self.spooled:
             _check_spooled_size(self)
         arrays = {}
