@@ -52,8 +52,9 @@ def _chunks(T: int, size: int, descending: bool) -> list[tuple[int, int]]:
 class _Recording:
     """One chunked record: the spool, its writers, and the per-timestep numbers kept in memory."""
 
-    def __init__(self, module, info: ModuleInfo, x, h0s, c0s, plan: SpoolPlan):
+    def __init__(self, module, info: ModuleInfo, x, h0s, c0s, plan: SpoolPlan, progress=None):
         self.module, self.info, self.x, self.h0s, self.c0s, self.plan = module, info, x, h0s, c0s, plan
+        self.progress, self.done = progress, 0
         L, D, H = info.num_layers, info.num_directions, info.hidden_size
         T, B = x.shape[0], x.shape[1]
         self.L, self.D, self.T, self.B, self.H = L, D, T, B, H
@@ -78,6 +79,13 @@ class _Recording:
         self.norms = {name: np.full((L, D, T), np.nan, **per_step) for name in
                       ("hidden_norm", "grad_norm", "saturation", "whh_grad_contrib_norm", "wih_grad_contrib_norm")}
         self.bad = {name: np.zeros((L, D, T), dtype=bool) for name in ("hidden", "hidden_grad", "cell")}
+
+    def tick(self, what: str) -> None:
+        """One chunk done: `progress(done, total, what)` may raise (Cancelled) to stop the recording."""
+        self.done += 1
+        if self.progress is not None:
+            chunks = -(-self.T // self.plan.chunk)
+            self.progress(self.done, (2 * self.L * self.D + 1) * chunks, what)
 
     # -- disk ------------------------------------------------------------------------------
     def read(self, name: str, lead: tuple, start: int, stop: int) -> torch.Tensor:
@@ -132,6 +140,7 @@ class _Recording:
                     self.norms["hidden_norm"][layer, d, start:stop] = batch_norms(run.hidden).cpu().numpy()
                     self.norms["saturation"][layer, d, start:stop] = saturation(run.hidden, info.activation).cpu().numpy()
                     del run
+                    self.tick(f"recording to disk: forward, layer {layer}")
                 h_n.append(h)
                 c_n.append(c)
         return h_n, c_n if info.kind == "lstm" else None
@@ -163,6 +172,7 @@ class _Recording:
             external = torch.zeros_like(leaf) if grads[0] is None else grads[0]
             for d in range(D):
                 self.write("hidden_grad", (L - 1, d), start, external[..., d * H:(d + 1) * H])
+            self.tick("recording to disk: loss")
         return float(total), head_output, head_grads
 
     def backward(self) -> dict:
@@ -204,6 +214,7 @@ class _Recording:
                     if layer > 0:
                         self._to_layer_below(layer, d, start, back.grad_gi, w)
                     del run, back
+                    self.tick(f"recording to disk: backward, layer {layer}")
         return grads
 
     def _to_layer_below(self, layer: int, d: int, start: int, grad_gi: torch.Tensor, w) -> None:
@@ -219,10 +230,11 @@ class _Recording:
 
 
 @torch.no_grad()
-def record_spooled(module, info: ModuleInfo, x, h0s, c0s, head, loss: str, target, plan: SpoolPlan):
+def record_spooled(module, info: ModuleInfo, x, h0s, c0s, head, loss: str, target, plan: SpoolPlan, progress=None):
     """The run of `module` on time-major `x`, recorded to disk as planned: (arrays, SpooledStorage,
-    loss, head_output, param_grads, h_n, c_n, norms) for record._record_torch to make its Trace of."""
-    rec = _Recording(module, info, x, h0s, c0s, plan)
+    loss, head_output, param_grads, h_n, c_n, norms) for record._record_torch to make its Trace of.
+    `progress(done, total, what)` is called after every chunk and may raise to cancel (files deleted)."""
+    rec = _Recording(module, info, x, h0s, c0s, plan, progress)
     try:
         h_n, c_n = rec.forward()
         value, head_output, head_grads = rec.loss(head, loss, target)

@@ -116,7 +116,9 @@ def _call_text(args) -> str:
 
 
 def record_module(module, inputs, h0=None, *, loss="sum", head=None, target=None, spec=None,
-                  memory_budget=None) -> Trace:
+                  memory_budget=None, progress=None) -> Trace:
+    """One of torch's recurrent modules or cells (else record_custom); `progress(done, total, what)`
+    sees the chunks of a recording to disk and may raise to cancel it."""
     try:
         info = ModuleInfo.of(module)
     except ValueError:
@@ -132,7 +134,7 @@ def record_module(module, inputs, h0=None, *, loss="sum", head=None, target=None
         else:
             check_memory(needed, memory_budget, what=f"recording {_describe(info, inputs)}")
     with torch.enable_grad():
-        return _record_torch(module, info, inputs, h0, loss, head, target, spec, plan)
+        return _record_torch(module, info, inputs, h0, loss, head, target, spec, plan, progress)
 
 
 def _describe(info: ModuleInfo, inputs: torch.Tensor) -> str:
@@ -238,12 +240,12 @@ def _to_numpy(tensor: torch.Tensor) -> np.ndarray:
     return tensor.detach().cpu().numpy()
 
 
-def _record_torch(module, info: ModuleInfo, inputs, hidden, loss, head, target, spec, plan=None) -> Trace:
+def _record_torch(module, info: ModuleInfo, inputs, hidden, loss, head, target, spec, plan=None, progress=None) -> Trace:
     reference = next(module.parameters())
     x = time_major_input(info, inputs, reference)
     h0s, c0s = initial_states(info, hidden, x.shape[1], reference)
     if plan is not None:
-        return _spooled_trace(module, info, inputs, x, h0s, c0s, loss, head, target, spec, plan, reference)
+        return _spooled_trace(module, info, inputs, x, h0s, c0s, loss, head, target, spec, plan, reference, progress)
     run = _run_layers(module, info, x, h0s, c0s, head, loss, target)
     with torch.no_grad():
         if info.is_cell:
@@ -270,12 +272,12 @@ def _record_torch(module, info: ModuleInfo, inputs, hidden, loss, head, target, 
         )
 
 
-def _spooled_trace(module, info, inputs, x, h0s, c0s, loss, head, target, spec, plan, reference) -> Trace:
+def _spooled_trace(module, info, inputs, x, h0s, c0s, loss, head, target, spec, plan, reference, progress=None) -> Trace:
     """The Trace of a run recorded to disk (long_record.py): its large arrays are memory maps."""
     from .long_record import record_spooled
 
     arrays, storage, value, head_output, param_grads, h_n, c_n, norms = record_spooled(
-        module, info, x.detach(), h0s, c0s, head, loss, target, plan)
+        module, info, x.detach(), h0s, c0s, head, loss, target, plan, progress)
     output = arrays["output"]
     if info.batch_first:
         output = output.swapaxes(0, 1)

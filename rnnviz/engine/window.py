@@ -102,21 +102,34 @@ def windowed_snapshot(trace, reader: WindowReader, cursor: int, done_fwd: np.nda
         cell=mask(raw["cell"], fwd), gates={k: mask(v, fwd) for k, v in raw["gates"].items()}, **fields)
 
 
-def time_axis(trace, name: str, layer: int, direction: int, batch: int, gate: str | None = None):
-    """(times, values (n, H)) of one large array for the panels: the whole axis for an ordinary trace;
-    for a window, the overview's timesteps outside it and every timestep inside it, in order."""
+def overview_slice(trace, name: str | None, layer: int, direction: int, batch: int | None, gate: str | None = None):
+    """(values (T_o, ...), step) of the overview of one large array for one layer, direction and batch
+    element (None: all), NaN where the replay has not reached; (None, 1) for a trace that is no window."""
     storage = getattr(trace, "storage", None)
+    if not isinstance(storage, TimeWindow):
+        return None, 1
+    overview = storage.overview["gates"][gate] if gate is not None else storage.overview[name]
+    if overview is None:
+        return None, 1
+    done = storage.overview_done["backward" if name == "hidden_grad" else "forward"][layer, direction]
+    values = overview[layer, direction] if batch is None else overview[layer, direction, :, batch]
+    values = np.array(values, dtype=np.float64 if values.dtype == np.float64 else np.float32)
+    values[~done] = np.nan
+    return values, storage.overview_step
+
+
+def time_axis(trace, name: str | None, layer: int, direction: int, batch: int | None, gate: str | None = None):
+    """(times, values (n, ...)) of one large array for the panels: the whole axis for an ordinary
+    trace; for a window, the overview's timesteps outside it and every timestep inside it, in order."""
     source = trace.gates[gate] if gate is not None else getattr(trace, name)
-    inside = np.asarray(source[layer, direction, :, batch, :])
+    inside = np.asarray(source[layer, direction] if batch is None else source[layer, direction, :, batch])
     start = window_start(trace)
     times = np.arange(start, start + inside.shape[0])
-    if not isinstance(storage, TimeWindow):
+    coarse, _ = overview_slice(trace, name, layer, direction, batch, gate)
+    if coarse is None:
         return times, inside
-    overview = storage.overview["gates"][gate] if gate is not None else storage.overview[name]
-    done = storage.overview_done["backward" if name == "hidden_grad" else "forward"][layer, direction]
-    outside = (storage.overview_times < start) | (storage.overview_times >= start + inside.shape[0])
-    coarse = np.array(overview[layer, direction, outside, batch, :], dtype=inside.dtype)
-    coarse[~done[outside]] = np.nan
-    merged = np.concatenate([storage.overview_times[outside], times])
+    overview_times = trace.storage.overview_times
+    outside = (overview_times < start) | (overview_times >= start + inside.shape[0])
+    merged = np.concatenate([overview_times[outside], times])
     order = np.argsort(merged, kind="stable")
-    return merged[order], np.concatenate([coarse, inside])[order]
+    return merged[order], np.concatenate([coarse[outside].astype(inside.dtype), inside])[order]

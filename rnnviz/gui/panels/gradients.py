@@ -6,7 +6,8 @@ import numpy as np
 from ..frame import Frame, Selection
 from ..qt import QtCore, QtGui, QtWidgets, pg
 from ..style import DIVERGING, LINE_COLOURS, MAGNITUDE, set_title
-from .common import Heatmap, TimeCanvas, coloured_title, finite_absmax, integer_ticks, set_range, set_series
+from .common import (Heatmap, TimeCanvas, coloured_title, draw_time_heatmap, finite_absmax, integer_ticks, set_range,
+                     set_series)
 
 
 def log_magnitude(values: np.ndarray) -> np.ndarray:
@@ -223,13 +224,14 @@ class GradientsPanel(TimeCanvas):
         hidden_grad = np.asarray(trace.hidden_grad)
         layer, direction = min(selection.layer, L - 1), min(selection.direction, D - 1)
         batch = min(selection.batch, hidden_grad.shape[3] - 1)
-        self._grad = np.array(hidden_grad[layer, direction, :, batch, :])  # (T, H)
+        self._grad = np.array(hidden_grad[layer, direction, :, batch, :])  # (T, H); (W, H) for a window (engine/window.py)
         _show_hint(self.heat_plot, self.hints[id(self.heat_plot)], not np.isfinite(self._grad).any())
         if self.log_box.isChecked():
-            self.heatmap.set(self._grad.T, levels=magnitude_levels(self._grad))
+            levels = magnitude_levels(self._grad)
         else:
             m = finite_absmax(self._grad)
-            self.heatmap.set(self._grad.T, levels=(-m, m))
+            levels = (-m, m)
+        draw_time_heatmap(self.heatmap, trace, "hidden_grad", layer, direction, batch, levels)
         set_title(self.heat_plot, ("|dL/dh_t|" if self.log_box.isChecked() else "dL/dh_t") + f" (layer {layer}"
                   + (f" dir {direction}" if D > 1 else "") + f", batch {batch})", size="11pt")
 
