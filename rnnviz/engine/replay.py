@@ -26,6 +26,7 @@ class ReplayRunner:
         self.run_id, self.label = new_run_id(), ""
         self.version = 0
         self._window = WindowReader(trace) if trace.spooled else None
+        self._cells = None
 
     def record_at(self, index: int) -> StepRecord:
         """The record of cell `index`: the file's own when it kept one, else read off the trace's arrays."""
@@ -79,8 +80,12 @@ class ReplayRunner:
         L, D, T = trace.hidden.shape[:3]
         done_fwd = np.zeros((L, D, T), dtype=bool)
         done_bwd = np.zeros((L, D, T), dtype=bool)
-        for cell in self.schedule[:self.position]:
-            (done_fwd if cell.phase == "forward" else done_bwd)[cell.layer, cell.direction, cell.t] = True
+        if self._cells is None:   # (phase is forward, layer, direction, t) per cell, once: a frame is one scatter
+            self._cells = np.array([(c.phase == "forward", c.layer, c.direction, c.t) for c in self.schedule],
+                                   dtype=np.int64).reshape(-1, 4)
+        done = self._cells[:self.position]
+        for target, rows in ((done_fwd, done[done[:, 0] == 1]), (done_bwd, done[done[:, 0] == 0])):
+            target[rows[:, 1], rows[:, 2], rows[:, 3]] = True
 
         def mask(values, done):
             if values is None:
