@@ -2,7 +2,9 @@
 the budget as set: the estimate, whether the run is recorded to disk (engine/long_record.py), the
 time to record, the spool's size on disk, peak resident memory (VmHWM) after the record and
 after replaying it as the window does (ReplayRunner frames: a window of the files around the
-cursor, and the step's tensor table), and the time of such a frame.
+cursor, and the step's tensor table), and the time of such a frame. With --window the child also
+opens the real window offscreen over the recorded trace (the command itself never imports Qt):
+time to its first frame and Step -> every panel repainted.
 
 The full-size LSTM is about 30-45 minutes of the module's own compute on a 2-core CPU, so it is
 listed and skipped unless --all is given; the LSTM is measured at the smaller size.
@@ -63,7 +65,11 @@ for phase_start in (runner.num_forward // 2, runner.num_forward + (len(runner.sc
         frame(runner)
         step_ms.append(1000 * (time.perf_counter() - start))
 step_ms.sort()
-print(json.dumps({"record_s": record_s, "base_rss": base, "peak_rss_record": after_record, "peak_rss": rss(),
+window = None
+if sys.argv[4] == "window":  # the real window, offscreen, in this child: the command itself never imports Qt
+    from rnnviz.gui.bench import measure_trace_window
+    window = measure_trace_window(trace, frames)
+print(json.dumps({"window": window, "record_s": record_s, "base_rss": base, "peak_rss_record": after_record, "peak_rss": rss(),
                   "spooled": trace.spooled, "disk": trace.storage.disk_bytes if trace.spooled else 0,
                   "chunk": trace.storage.chunk if trace.spooled else None,
                   "overview_step": trace.storage.overview_step if trace.spooled else None,
@@ -72,12 +78,13 @@ print(json.dumps({"record_s": record_s, "base_rss": base, "peak_rss_record": aft
 """
 
 
-def _measure(kind: str, size, budget: int) -> dict:
+def _measure(kind: str, size, budget: int, window: bool = False) -> dict:
     from rnnviz.engine.memory import ENV_VAR
 
     env = {**os.environ, ENV_VAR: str(budget)}
     try:
-        done = subprocess.run([sys.executable, "-c", _CHILD, kind, ",".join(map(str, size)), str(FRAMES)],
+        done = subprocess.run([sys.executable, "-c", _CHILD, kind, ",".join(map(str, size)), str(FRAMES),
+                               "window" if window else "-"],
                               capture_output=True, text=True, env=env, timeout=CHILD_TIMEOUT_S)
     except subprocess.TimeoutExpired:
         return {"error": f"did not finish in {CHILD_TIMEOUT_S} s"}
@@ -120,7 +127,7 @@ def run(args) -> int:
             row["skipped"] = ("not run: about 30-45 minutes of the module's own compute on 2 cores; "
                               "rnnviz bench scale --all runs it")
         else:
-            row.update(_measure(kind, size, budget))
+            row.update(_measure(kind, size, budget, getattr(args, "window", False)))
         rows.append(row)
         if not args.json:
             _print_row(row, format_bytes)
@@ -153,3 +160,9 @@ def _print_row(row: dict, format_bytes) -> None:
         print(f"  replay frame (worker side: window + step table): first {row['open_frame_ms']:.1f} ms, then median "
               f"{row['step_frame_ms_median']:.1f} ms, p95 {row['step_frame_ms_p95']:.1f} ms; the GUI paint is "
               f"`rnnviz bench gui`'s", flush=True)
+        if row.get("window"):
+            w = row["window"]
+            print(f"  window (offscreen, --window): open to first frame {w['open_ms']:.0f} ms; Step -> every panel "
+                  f"repainted median {w['step_ms']['median']:.1f} ms, p95 {w['step_ms']['p95']:.1f} ms; Backward "
+                  f"step median {w['backward_step_ms']['median']:.1f} ms, p95 {w['backward_step_ms']['p95']:.1f} ms",
+                  flush=True)

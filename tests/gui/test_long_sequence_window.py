@@ -100,3 +100,12 @@ def test_a_build_too_large_to_step_is_recorded_to_disk_and_replayed(qtbot, make_
     activations = panel(window, "Hidden activations")
     cell = runner.schedule[4]
     np.testing.assert_array_equal(activations.column(cell.t), runner.trace.hidden[cell.layer, 0, cell.t, 0])
+
+
+def test_the_scale_bench_times_the_window_over_a_spooled_trace(qtbot, narrow_windows):
+    from rnnviz.gui.bench import measure_trace_window
+
+    result = measure_trace_window(spooled("rnn"), steps=3)
+    assert result["open_ms"] > 0
+    for key in ("step_ms", "backward_step_ms"):
+        assert result[key]["calls"] == 3 and result[key]["p95"] >= result[key]["median"] > 0
