@@ -28,7 +28,7 @@ def test_scale_bench_skips_the_full_size_lstm_unless_asked(monkeypatch):
     from rnnviz.commands import bench_scale
 
     measured = []
-    monkeypatch.setattr(bench_scale, "_measure", lambda kind, size, budget: measured.append((kind, size)) or {"error": "x"})
+    monkeypatch.setattr(bench_scale, "_measure", lambda kind, size, budget, window=False: measured.append((kind, size)) or {"error": "x"})
     args = type("Args", (), {"quick": False, "json": True, "all": False})()
     bench_scale.run(args)
     assert ("lstm", bench_scale.FULL) not in measured and ("rnn", bench_scale.FULL) in measured
