@@ -9,7 +9,7 @@ import numpy as np
 
 from .schedule import Cell, StepRecord, full_schedule, new_run_id
 from .trace import Trace
-from .window import WindowReader, windowed_snapshot
+from .window import WindowReader, needs_window, windowed_snapshot
 
 
 class ReplayRunner:
@@ -25,7 +25,7 @@ class ReplayRunner:
         self.position = 0
         self.run_id, self.label = new_run_id(), ""
         self.version = 0
-        self._window = WindowReader(trace) if trace.spooled else None
+        self._window = WindowReader(trace) if needs_window(trace) else None
         self._cells = None
 
     def record_at(self, index: int) -> StepRecord:
@@ -73,9 +73,10 @@ class ReplayRunner:
         """The trace as it stands after `position` cells: what is not computed yet is NaN.
 
         Always fresh arrays (or the finished trace, never written), so `copy` changes nothing. A trace
-        recorded to disk gives a window of its large arrays around the cursor (engine/window.py)."""
+        recorded to disk, or too large to copy for every frame, gives a window of its large arrays
+        around the cursor (engine/window.py)."""
         trace = self.trace
-        if self.position >= len(self.schedule) and not trace.spooled:
+        if self.position >= len(self.schedule) and self._window is None:
             return trace
         L, D, T = trace.hidden.shape[:3]
         done_fwd = np.zeros((L, D, T), dtype=bool)
@@ -95,7 +96,7 @@ class ReplayRunner:
             return out
 
         grads_done = done_bwd.all()
-        if trace.spooled:   # a window of the files around the cursor, never a whole array (engine/window.py)
+        if self._window is not None:   # a window around the cursor, never a whole array (engine/window.py)
             cursor = self.schedule[self.position - 1].t if self.position else 0
             return windowed_snapshot(
                 trace, self._window, cursor, done_fwd, done_bwd, mask,

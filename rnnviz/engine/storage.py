@@ -18,7 +18,7 @@ from .spool import Spool
 
 @dataclass
 class SpooledStorage:
-    spool: Spool
+    spool: Spool | None             # None: the overview of a trace held in memory (window.in_memory_overview)
     chunk: int                      # timesteps in memory at once while recording
     overview_step: int              # R: the overview keeps t = 0, R, 2R, ...
     overview_times: np.ndarray      # (T_o,) those t
@@ -28,8 +28,9 @@ class SpooledStorage:
 
     @property
     def disk_bytes(self) -> int:
-        return self.spool.nbytes
+        return 0 if self.spool is None else self.spool.nbytes
 
     def close(self) -> None:
         """Delete the files now (the trace's memory maps stay readable until dropped)."""
-        self.spool.close()
+        if self.spool is not None:
+            self.spool.close()

@@ -50,13 +50,42 @@ def window_width(storage: SpooledStorage, shape: tuple, itemsize: int, gate_coun
     return int(max(1, min(T, MAX_WINDOW, max(MIN_WINDOW, WINDOW_BYTES // max(per_step, 1)))))
 
 
+IN_MEMORY_WINDOWED = 256 << 20   # an in-memory trace with more than this in large arrays is replayed by windows too
+
+
+def large_bytes(trace) -> int:
+    arrays = [trace.hidden, trace.hidden_grad, trace.cell, *trace.gates.values()]
+    return sum(int(np.prod(a.shape)) * a.dtype.itemsize for a in arrays if a is not None)
+
+
+def needs_window(trace) -> bool:
+    """Whether a replay hands out windows: a trace on disk, or one too large to copy for every frame."""
+    return trace.spooled or (not trace.windowed and trace.hidden.ndim == 5 and large_bytes(trace) > IN_MEMORY_WINDOWED)
+
+
+def in_memory_overview(trace, budget: int = WINDOW_BYTES) -> SpooledStorage:
+    """An overview of an in-memory trace as strided views (no copy): every R-th timestep, R such that
+    one batch element's overview rows stay small."""
+    T = trace.seq_len
+    step = max(1, -(-large_bytes(trace) // max(budget, 1)))
+    step = min(step, T)
+    times = np.arange(0, T, step)
+    every = slice(0, T, step)
+    overview = {"hidden": trace.hidden[:, :, every], "hidden_grad": trace.hidden_grad[:, :, every],
+                "cell": None if trace.cell is None else trace.cell[:, :, every],
+                "gates": {name: values[:, :, every] for name, values in trace.gates.items()}}
+    return SpooledStorage(spool=None, chunk=T, overview_step=step, overview_times=times, overview=overview)
+
+
 class WindowReader:
-    """The raw (unmasked) window around a cursor, re-read from disk only when the cursor nears its edge."""
+    """The raw (unmasked) window around a cursor, re-read (from disk, for a spooled trace) only when
+    the cursor nears its edge."""
 
     def __init__(self, trace):
         self.trace = trace
+        self.storage = trace.storage if trace.spooled else in_memory_overview(trace)
         L, D, T, B, H = trace.hidden.shape
-        self.width = window_width(trace.storage, (L, D, T, B, H), trace.hidden.dtype.itemsize, len(trace.gates),
+        self.width = window_width(self.storage, (L, D, T, B, H), trace.hidden.dtype.itemsize, len(trace.gates),
                                   trace.cell is not None)
         self.start = None
         self.arrays: dict = {}
@@ -93,7 +122,7 @@ def windowed_snapshot(trace, reader: WindowReader, cursor: int, done_fwd: np.nda
     start, raw = reader.around(cursor)
     window = slice(start, start + reader.width)
     fwd, bwd = done_fwd[:, :, window], done_bwd[:, :, window]
-    storage: SpooledStorage = trace.storage
+    storage: SpooledStorage = reader.storage
     times = storage.overview_times
     view = TimeWindow(start, reader.width, trace.seq_len, storage.overview_step, times, storage.overview,
                       {"forward": done_fwd[:, :, times], "backward": done_bwd[:, :, times]}, storage.disk_bytes)
@@ -133,3 +162,26 @@ def time_axis(trace, name: str | None, layer: int, direction: int, batch: int | 
     merged = np.concatenate([overview_times[outside], times])
     order = np.argsort(merged, kind="stable")
     return merged[order], np.concatenate([coarse[outside].astype(inside.dtype), inside])[order]
+
+
+def saturated_fraction_axis(trace, gate: str, squash: str, layer: int, direction: int):
+    """(times, (n,) fraction of saturated entries) of one gate over the batch, as time_axis lays the
+    timesteps out. The overview's fractions are computed once per recording (cached on its storage),
+    so a frame only reads the window's rows."""
+    from .gates import saturated_fraction
+
+    inside = saturated_fraction(np.asarray(trace.gates[gate][layer, direction]), squash)
+    start = window_start(trace)
+    times = np.arange(start, start + inside.shape[0])
+    storage = getattr(trace, "storage", None)
+    if not isinstance(storage, TimeWindow):
+        return times, inside
+    cache = storage.overview.setdefault("saturated", {})
+    if gate not in cache:   # the overview itself never changes: what the replay reached is masked below
+        cache[gate] = saturated_fraction(np.asarray(storage.overview["gates"][gate]), squash)
+    coarse = np.array(cache[gate][layer, direction], dtype=np.float64)
+    coarse[~storage.overview_done["forward"][layer, direction]] = np.nan
+    outside = (storage.overview_times < start) | (storage.overview_times >= start + inside.shape[0])
+    merged = np.concatenate([storage.overview_times[outside], times])
+    order = np.argsort(merged, kind="stable")
+    return merged[order], np.concatenate([coarse[outside], inside])[order]

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnviz.engine.gates import gates_of, saturated_fraction
+from rnnviz.engine.gates import gates_of
+from rnnviz.engine.window import saturated_fraction_axis
 
 from ..frame import Frame, Selection
 from ..qt import QtWidgets, pg
 from ..style import LINE_COLOURS, set_title
-from rnnviz.engine.window import time_axis
 
 from .common import (Heatmap, TimeCanvas, coloured_title, draw_time_heatmap, finite_absmax, integer_ticks, set_range,
                      set_series)
@@ -102,8 +102,7 @@ class GatesPanel(TimeCanvas):
         t_axis = None
         self.fractions = {}
         for g in gates:
-            t_axis, values = time_axis(trace, None, layer, direction, None, gate=g.key)
-            self.fractions[g.key] = saturated_fraction(values, g.squash)
+            t_axis, self.fractions[g.key] = saturated_fraction_axis(trace, g.key, g.squash, layer, direction)
         self._fraction_times = t_axis
         for key, line in self.fraction_lines.items():
             set_series(line, t_axis, self.fractions[key])
