@@ -277,6 +277,9 @@ class Heatmap:
         if self._overview is None:
             self.plot.addItem(self.overview)
             self.overview.setZValue(self.image.zValue() - 1)
+        elif (self._overview[1] == step and self._overview[0].shape == data.shape
+              and np.array_equal(self._overview[0], data, equal_nan=True)):
+            return   # most steps change no overview column: no re-colouring, no repaint
         self._overview = (np.array(data, dtype=np.float32), step)
         self.overview.setImage(self._colour(self._overview[0]), levels=None, autoLevels=False)
         self.overview.setRect(QtCore.QRectF(-0.5, -0.5, data.shape[1] * step, data.shape[0]))
