@@ -16,7 +16,7 @@ import numpy as np
 
 from .storage import SpooledStorage
 
-WINDOW_BYTES = 48 << 20    # the most one window of every large array may hold
+WINDOW_BYTES = 16 << 20    # the most one window of every large array may hold (copied, masked, every frame)
 MIN_WINDOW = 16
 MAX_WINDOW = 512
 
