@@ -68,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true", help="print JSON instead of a table")
     bench.add_argument("--repeats", type=int_in(1, 10000), default=None)
     bench.add_argument("--quick", action="store_true", help="small sizes only (a smoke run)")
+    bench.add_argument("--all", action="store_true", help="scale: also the full-size LSTM (about 30-45 minutes)")
+    bench.add_argument("--window", action="store_true", help="scale: also open the window offscreen and step it")
     _budget_option(bench)
 
     shot = sub.add_parser("screenshot", help="render the main window offscreen to a PNG")

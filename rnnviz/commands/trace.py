@@ -86,6 +86,10 @@ def run(args) -> int:
     print(f"memory: {describe_spec(spec)} needs {estimate_spec(spec).describe()}; "
           f"budget {format_bytes(memory_budget())}", flush=True)
     trace = record_with_progress(spec)
+    if trace.spooled:
+        from rnnviz.engine.long_record import describe_storage
+
+        print(f"over the budget: {describe_storage(trace.storage)}", flush=True)
     print("\n".join(tutorial_blocks(trace)))
     print()
     print(f"loss ({spec.loss}: {LOSS_DESCRIPTIONS[spec.loss]}) = {trace.loss:.6g}")

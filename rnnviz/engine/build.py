@@ -9,7 +9,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from .memory import check as check_memory
-from .memory import describe_spec, estimate_spec
+from .memory import describe_spec, estimate_spec, plan_spool
+from .memory import memory_budget as budget_bytes
 from .spec import RNNSpec, SpecError, text_vocabulary
 
 _MODULES = {
@@ -146,9 +147,10 @@ def build(spec: RNNSpec, memory_budget=None, progress=None) -> Built:
 
     Everything is drawn on the CPU from `spec.seed`, then moved, so a CUDA build holds the very
     same weights and inputs as a CPU build. A spec whose recording would not fit the memory
-    budget (see engine/memory.py) is refused before anything is allocated.
+    budget (see engine/memory.py), even with its large arrays on disk, is refused before anything
+    is allocated.
     """
-    check_memory(estimate_spec(spec), memory_budget, what=describe_spec(spec))
+    check_spec_memory(spec, memory_budget)
     device = resolve_device(spec.device)
     dtype = torch_dtype(spec.dtype)
     with torch.random.fork_rng(devices=[]):
@@ -175,6 +177,18 @@ def build(spec: RNNSpec, memory_budget=None, progress=None) -> Built:
     if target is not None:
         target = target.to(device=device, dtype=torch.long if spec.loss == "char_ce" else dtype)
     return Built(spec, module, head, inputs, hidden, target)
+
+
+def check_spec_memory(spec: RNNSpec, memory_budget=None) -> None:
+    """MemoryBudgetError unless the spec's recording fits the budget in memory, or (a module, not a
+    cell) with its large arrays on disk (engine/long_record.py)."""
+    needed = estimate_spec(spec)
+    if spec.is_cell or needed.peak <= budget_bytes(memory_budget):
+        check_memory(needed, memory_budget, what=describe_spec(spec))
+        return
+    plan_spool(spec.base_kind, spec.num_layers, spec.num_directions, spec.seq_len, spec.batch_size, spec.input_size,
+               spec.hidden_size, itemsize=8 if spec.dtype == "float64" else 4, bias=spec.bias,
+               head_features=spec.output_size, budget=memory_budget, what=describe_spec(spec))
 
 
 def _new_module(spec: RNNSpec) -> nn.Module:

@@ -143,3 +143,52 @@ def check(needed: MemoryEstimate, budget=None, what: str = "this run") -> None:
         raise MemoryBudgetError(
             f"{what} needs {needed.describe()}, over the memory budget of {format_bytes(limit)}: "
             f"reduce seq_len, batch or hidden size, or raise the budget with --memory-budget or {ENV_VAR}")
+
+
+@dataclass
+class SpoolPlan:
+    """How a run over the budget is recorded to disk (engine/long_record.py): `chunk` timesteps
+    in memory at a time, every `overview_step`-th timestep of the large arrays kept in memory as
+    the overview, `disk` bytes of files; `needed` is the estimate of what stays in memory."""
+
+    chunk: int
+    overview_step: int
+    disk: int
+    needed: MemoryEstimate
+
+
+def plan_spool(kind: str, num_layers: int, num_directions: int, seq_len: int, batch: int, input_size: int,
+               hidden_size: int, *, itemsize: int = 4, bias: bool = True, head_features: int = 0,
+               budget=None, what: str = "this run") -> SpoolPlan:
+    """Fit a recording to disk to the budget, or MemoryBudgetError when even the part that must stay
+    in memory (inputs, per-timestep norms, weights and their gradients, one timestep's work) does not."""
+    L, D, T, B, I, H = num_layers, num_directions, seq_len, batch, input_size, hidden_size
+    limit = memory_budget(budget)
+    width = GATE_WIDTH[kind]
+    G, lstm, gru = width * H, kind == "lstm", kind == "gru"
+    full = estimate(kind, L, D, T, B, I, H, itemsize=itemsize, bias=bias, head_features=head_features)
+    kept = {"inputs and head output": (T * B * I + 2 * T * B * head_features) * itemsize,
+            "per-timestep norms": 5 * L * D * T * 8 + 3 * L * D * T,
+            "weights and gradients": full.parts["weights and gradients"]}
+    # one chunk timestep of the busiest phase: the layer input (and the pieces it is joined from),
+    # the forward's states and gates, the backward's gradients and work, the gradient for the layer below
+    per_step = B * itemsize * (2 * max(I, D * H) + H * (4 + lstm + gru + BACKWARD_WORK[kind]) + 2 * G)
+    per_sample = L * D * B * (H * (2 + lstm) + G) * itemsize   # one overview timestep of every large array
+    # the summaries' and the allocator's slack: up to 32 MiB (summaries.CHUNK_ELEMENTS), less for small runs
+    overhead = min(32 << 20, (1 << 16) + per_step * min(T, 64))
+    fixed = sum(kept.values()) + overhead
+    room = limit - fixed
+    if room < per_step + per_sample:
+        needed = MemoryEstimate({**kept, "one timestep": per_step + per_sample}, overhead)
+        raise MemoryBudgetError(
+            f"{what} needs {full.describe()}, over the memory budget of {format_bytes(limit)}, and even with its "
+            f"large arrays on disk {needed.describe()} in memory: reduce seq_len, batch or hidden size, or raise "
+            f"the budget with --memory-budget or {ENV_VAR}")
+    chunk = int(max(1, min(T, 1024, (room // 2) // per_step)))
+    samples = int(max(1, min(T, (room // 4) // per_sample)))
+    overview_step = -(-T // samples)
+    samples = -(-T // overview_step)
+    parts = {**kept, "overview": samples * per_sample}
+    disk = full.parts["h_t"] + full.parts["dL/dh_t"] + full.parts["gates"] + full.parts["C_t"]
+    disk += (T * B * D * H * itemsize if D > 1 else 0) + (L * D * T * B * H * itemsize if gru else 0)
+    return SpoolPlan(chunk, overview_step, disk, MemoryEstimate(parts, chunk * per_step + overhead))

@@ -43,9 +43,14 @@ def first_nonfinite(hidden, hidden_grad=None, cell=None, loss: float | None = No
     then dL/dH_t going backward), or None when everything is finite. NaN entries of `hidden_grad`
     that mean "not computed yet" are not passed here: callers hand over finished arrays only.
     hidden_norm / grad_norm: the (L, D, T) norms of those very arrays, if the caller has them."""
-    L, D, T = hidden.shape[:3]
-    forward = [(name, bad) for name, bad in (("H_t", _bad_cells(hidden, hidden_norm)), ("C_t", _bad_cells(cell)))
-               if bad is not None]
+    return first_nonfinite_cells(hidden.shape[:3], _bad_cells(hidden, hidden_norm), _bad_cells(hidden_grad, grad_norm),
+                                 _bad_cells(cell), loss)
+
+
+def first_nonfinite_cells(shape, bad_hidden, bad_grad=None, bad_cell=None, loss: float | None = None) -> dict | None:
+    """first_nonfinite from (L, D, T) masks, True where a cell holds a NaN or Inf (None: none does)."""
+    L, D, T = shape
+    forward = [(name, bad) for name, bad in (("H_t", bad_hidden), ("C_t", bad_cell)) if bad is not None and bad.any()]
     if forward:
         for l, d, t in _forward_cells(L, D, T):
             for name, bad in forward:
@@ -53,10 +58,9 @@ def first_nonfinite(hidden, hidden_grad=None, cell=None, loss: float | None = No
                     return {"tensor": name, "layer": l, "direction": d, "t": t}
     if loss is not None and not math.isfinite(loss):
         return {"tensor": "loss", "layer": L - 1, "direction": 0, "t": T - 1}
-    bad = _bad_cells(hidden_grad, grad_norm)
-    if bad is not None:
+    if bad_grad is not None and bad_grad.any():
         for l, d, t in reversed(_forward_cells(L, D, T)):
-            if bad[l, d, t]:
+            if bad_grad[l, d, t]:
                 return {"tensor": "dL/dH_t", "layer": l, "direction": d, "t": t}
     return None
 
@@ -84,6 +88,12 @@ def _past_lengths_zeroed(values, lengths):
 
 def locate_nonfinite(trace):
     """Fill trace.first_nonfinite (None when every number of the run is finite); returns the trace."""
+    storage = getattr(trace, "storage", None)
+    if getattr(storage, "bad", None) is not None:   # recorded to disk: the masks were taken as the chunks were written
+        bad = storage.bad
+        trace.first_nonfinite = first_nonfinite_cells(trace.hidden.shape[:3], bad.get("hidden"), bad.get("hidden_grad"),
+                                                      bad.get("cell"), trace.loss)
+        return trace
     lengths = getattr(trace, "packed_lengths", None)
     # a trace's hidden_norm / grad_norm are the norms of its own arrays; a packed run's padding
     # (NaN by design) makes them NaN, which sends the check to the zeroed arrays

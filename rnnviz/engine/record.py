@@ -14,7 +14,8 @@ from .cells import ModuleInfo, layer_weights
 from .names import GATE_NAMES
 from .inputs import initial_states, time_major_input
 from .memory import check as check_memory
-from .memory import estimate_module
+from .memory import estimate_module, plan_spool
+from .memory import memory_budget as memory_budget_bytes
 from .operands import CellShapes, Operand, equation, operands
 from .nonfinite import locate_nonfinite, warn_if_nonfinite
 from .spec import RNNSpec
@@ -40,7 +41,10 @@ def record(model, *args, loss: str | None = None, head: nn.Module | None = None,
     The module is left as it was: no parameter's .grad is touched.
 
     A run whose estimated memory (engine/memory.py) is over `memory_budget` (bytes or a size
-    such as '4GiB'; default $RNNVIZ_MEMORY_BUDGET or 1 GiB) is refused with MemoryBudgetError.
+    such as '4GiB'; default $RNNVIZ_MEMORY_BUDGET or 1 GiB) is recorded to disk when it is one of
+    torch's nn.RNN/GRU/LSTM (engine/long_record.py): the same numbers, its large arrays memory
+    maps of temporary files (``trace.spooled``; deleted with the trace). Otherwise, or when even
+    that does not fit, it is refused with MemoryBudgetError (SpoolSpaceError: too little disk).
 
     A run with NaN or Inf anywhere warns with rnnviz.errors.NonFiniteWarning and says in
     ``trace.first_nonfinite`` (each part's, for a whole model) where the first one appeared.
@@ -114,18 +118,25 @@ def _call_text(args) -> str:
 
 
 def record_module(module, inputs, h0=None, *, loss="sum", head=None, target=None, spec=None,
-                  memory_budget=None) -> Trace:
+                  memory_budget=None, progress=None) -> Trace:
+    """One of torch's recurrent modules or cells (else record_custom); `progress(done, total, what)`
+    sees the chunks of a recording to disk and may raise to cancel it."""
     try:
         info = ModuleInfo.of(module)
     except ValueError:
         from .custom import record_custom
 
         return record_custom(module, inputs, h0, loss=loss, target=target)
+    plan = None
     if isinstance(inputs, torch.Tensor) and inputs.dim() == 3:  # a malformed input gets its own message below
         head_features = getattr(head, "out_features", 0) if head is not None else 0
-        check_memory(estimate_module(info, inputs, head_features), memory_budget, what=f"recording {_describe(info, inputs)}")
+        needed = estimate_module(info, inputs, head_features)
+        if needed.peak > memory_budget_bytes(memory_budget) and not info.is_cell:
+            plan = plan_module_spool(info, inputs, head_features, memory_budget, what=f"recording {_describe(info, inputs)}")
+        else:
+            check_memory(needed, memory_budget, what=f"recording {_describe(info, inputs)}")
     with torch.enable_grad():
-        return _record_torch(module, info, inputs, h0, loss, head, target, spec)
+        return _record_torch(module, info, inputs, h0, loss, head, target, spec, plan, progress)
 
 
 def _describe(info: ModuleInfo, inputs: torch.Tensor) -> str:
@@ -199,10 +210,12 @@ def _to_numpy(tensor: torch.Tensor) -> np.ndarray:
     return tensor.detach().cpu().numpy()
 
 
-def _record_torch(module, info: ModuleInfo, inputs, hidden, loss, head, target, spec) -> Trace:
+def _record_torch(module, info: ModuleInfo, inputs, hidden, loss, head, target, spec, plan=None, progress=None) -> Trace:
     reference = next(module.parameters())
     x = time_major_input(info, inputs, reference)
     h0s, c0s = initial_states(info, hidden, x.shape[1], reference)
+    if plan is not None:
+        return _spooled_trace(module, info, inputs, x, h0s, c0s, loss, head, target, spec, plan, reference, progress)
     run = _run_layers(module, info, x, h0s, c0s, head, loss, target)
     with torch.no_grad():
         if info.is_cell:
@@ -227,6 +240,53 @@ def _record_torch(module, info: ModuleInfo, inputs, hidden, loss, head, target, 
             operands=layer_operands(info, x.shape[1], head_features, reference),
             equation=equation(info.kind, info.activation),
         )
+
+
+def _spooled_trace(module, info, inputs, x, h0s, c0s, loss, head, target, spec, plan, reference, progress=None) -> Trace:
+    """The Trace of a run recorded to disk (long_record.py): its large arrays are memory maps."""
+    from .long_record import record_spooled
+
+    arrays, storage, value, head_output, param_grads, h_n, c_n, norms = record_spooled(
+        module, info, x.detach(), h0s, c0s, head, loss, target, plan, progress)
+    output = arrays["output"]
+    if info.batch_first:
+        output = output.swapaxes(0, 1)
+    head_features = head_output.shape[-1] if head_output is not None else 0
+    return Trace(
+        kind=info.kind, is_cell=False, nonlinearity=info.activation, batch_first=info.batch_first,
+        inputs=_to_numpy(inputs), output=output, hidden=arrays["hidden"], hidden_grad=arrays["hidden_grad"],
+        cell=arrays["cell"], gates=arrays["gates"], h_n=_to_numpy(torch.stack(h_n)),
+        c_n=None if c_n is None else _to_numpy(torch.stack(c_n)),
+        head_output=None if head_output is None else _to_numpy(head_output), **norms,
+        loss=value, loss_name=loss, param_grads={n: _to_numpy(g) for n, g in param_grads.items()},
+        spec=spec, device=str(reference.device), storage=storage,
+        operands=layer_operands(info, x.shape[1], head_features, reference),
+        equation=equation(info.kind, info.activation),
+    )
+
+
+def record_to_disk(module, inputs, h0=None, *, loss="sum", head=None, target=None, spec=None, memory_budget=None,
+                   chunk: int | None = None, overview_step: int | None = None) -> Trace:
+    """record_module with the large arrays on disk whatever the estimate, in chunks of `chunk`
+    timesteps and an overview every `overview_step` (None: as planned from the budget); for
+    torch's nn.RNN/GRU/LSTM on a (seq, batch, feature) tensor (or batch_first)."""
+    import dataclasses
+
+    info = ModuleInfo.of(module)
+    if info.is_cell or not isinstance(inputs, torch.Tensor) or inputs.dim() != 3:
+        raise ValueError("record_to_disk takes an nn.RNN, nn.GRU or nn.LSTM and a 3-d input tensor")
+    plan = plan_module_spool(info, inputs, getattr(head, "out_features", 0) if head is not None else 0, memory_budget)
+    plan = dataclasses.replace(plan, chunk=chunk or plan.chunk, overview_step=overview_step or plan.overview_step)
+    with torch.enable_grad():
+        trace = _record_torch(module, info, inputs, h0, loss, head, target, spec, plan)
+    return locate_nonfinite(trace)
+
+
+def plan_module_spool(info: ModuleInfo, inputs: torch.Tensor, head_features: int, budget, what: str = "this run"):
+    T, B = (inputs.shape[1], inputs.shape[0]) if info.batch_first else (inputs.shape[0], inputs.shape[1])
+    return plan_spool(info.kind, info.num_layers, info.num_directions, T, B, info.input_size, info.hidden_size,
+                      itemsize=inputs.element_size(), bias=info.bias, head_features=head_features, budget=budget,
+                      what=what)
 
 
 def layer_operands(info: ModuleInfo, batch: int, head_features: int, reference: torch.Tensor) -> list[list[Operand]]:

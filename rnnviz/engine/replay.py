@@ -9,6 +9,7 @@ import numpy as np
 
 from .schedule import Cell, StepRecord, full_schedule, new_run_id
 from .trace import Trace
+from .window import WindowReader, needs_window, windowed_snapshot
 
 
 class ReplayRunner:
@@ -24,6 +25,8 @@ class ReplayRunner:
         self.position = 0
         self.run_id, self.label = new_run_id(), ""
         self.version = 0
+        self._window = WindowReader(trace) if needs_window(trace) else None
+        self._cells = None
 
     def record_at(self, index: int) -> StepRecord:
         """The record of cell `index`: the file's own when it kept one, else read off the trace's arrays."""
@@ -69,15 +72,21 @@ class ReplayRunner:
     def snapshot(self, copy: bool = False) -> Trace:
         """The trace as it stands after `position` cells: what is not computed yet is NaN.
 
-        Always fresh arrays (or the finished trace, never written), so `copy` changes nothing."""
+        Always fresh arrays (or the finished trace, never written), so `copy` changes nothing. A trace
+        recorded to disk, or too large to copy for every frame, gives a window of its large arrays
+        around the cursor (engine/window.py)."""
         trace = self.trace
-        if self.position >= len(self.schedule):
+        if self.position >= len(self.schedule) and self._window is None:
             return trace
         L, D, T = trace.hidden.shape[:3]
         done_fwd = np.zeros((L, D, T), dtype=bool)
         done_bwd = np.zeros((L, D, T), dtype=bool)
-        for cell in self.schedule[:self.position]:
-            (done_fwd if cell.phase == "forward" else done_bwd)[cell.layer, cell.direction, cell.t] = True
+        if self._cells is None:   # (phase is forward, layer, direction, t) per cell, once: a frame is one scatter
+            self._cells = np.array([(c.phase == "forward", c.layer, c.direction, c.t) for c in self.schedule],
+                                   dtype=np.int64).reshape(-1, 4)
+        done = self._cells[:self.position]
+        for target, rows in ((done_fwd, done[done[:, 0] == 1]), (done_bwd, done[done[:, 0] == 0])):
+            target[rows[:, 1], rows[:, 2], rows[:, 3]] = True
 
         def mask(values, done):
             if values is None:
@@ -87,6 +96,16 @@ class ReplayRunner:
             return out
 
         grads_done = done_bwd.all()
+        if self._window is not None:   # a window around the cursor, never a whole array (engine/window.py)
+            cursor = self.schedule[self.position - 1].t if self.position else 0
+            return windowed_snapshot(
+                trace, self._window, cursor, done_fwd, done_bwd, mask,
+                saturation=mask(trace.saturation, done_fwd), hidden_norm=mask(trace.hidden_norm, done_fwd),
+                grad_norm=mask(trace.grad_norm, done_bwd),
+                whh_grad_contrib_norm=mask(trace.whh_grad_contrib_norm, done_bwd),
+                wih_grad_contrib_norm=mask(trace.wih_grad_contrib_norm, done_bwd),
+                records=trace.records[:self.position],
+                param_grads=trace.param_grads if grads_done else {k: np.zeros_like(v) for k, v in trace.param_grads.items()})
         return dataclasses.replace(
             trace,
             hidden=mask(trace.hidden, done_fwd), hidden_grad=mask(trace.hidden_grad, done_bwd),

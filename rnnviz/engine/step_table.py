@@ -10,6 +10,7 @@ import numpy as np
 from .names import GATE_NAMES, parameter_names
 from .operands import gate_operand
 from .schedule import StepRecord
+from .window import window_start
 
 GATE_OPERANDS = {gate_operand(name): name for names in GATE_NAMES.values() for name in names}
 PARAMETER_SYMBOLS = {"W_ih": "weight_ih", "W_hh": "weight_hh", "b_ih": "bias_ih", "b_hh": "bias_hh"}
@@ -87,8 +88,11 @@ def step_table(trace, record: StepRecord | None, module=None, initial_states=Non
     cell = record.cell
     l, d, t = cell.layer, cell.direction, cell.t
     hidden = trace.hidden
-    T = hidden.shape[2]
+    T = trace.seq_len
     prev_t = t - 1 if d == 0 else t + 1
+    # a window of a run recorded to disk holds timesteps start.. of its large arrays (engine/window.py)
+    start = window_start(trace)
+    t_in, prev_in = t - start, prev_t - start
     params = layer_parameters(module, l, d, trace.is_cell)
     values: dict = {}
     for op in record.operands:
@@ -98,19 +102,19 @@ def step_table(trace, record: StepRecord | None, module=None, initial_states=Non
                 inputs = np.asarray(trace.inputs)
                 values[name] = inputs[:, t] if trace.batch_first else inputs[t]
             else:
-                values[name] = np.concatenate([hidden[l - 1, k, t] for k in range(hidden.shape[1])], axis=-1)
+                values[name] = np.concatenate([hidden[l - 1, k, t_in] for k in range(hidden.shape[1])], axis=-1)
         elif name in ("H_{t-1}", "C_{t-1}"):
             source = hidden if name.startswith("H") else trace.cell
             if source is not None and 0 <= prev_t < T:
-                values[name] = source[l, d, prev_t]
+                values[name] = source[l, d, prev_in]
             elif source is not None:
                 values[name] = _initial(initial_states, name, l, d, source.shape[3:])
         elif name == "H_t":
-            values[name] = hidden[l, d, t]
+            values[name] = hidden[l, d, t_in]
         elif name == "C_t" and trace.cell is not None:
-            values[name] = trace.cell[l, d, t]
+            values[name] = trace.cell[l, d, t_in]
         elif name in GATE_OPERANDS and GATE_OPERANDS[name] in trace.gates:
-            values[name] = trace.gates[GATE_OPERANDS[name]][l, d, t]
+            values[name] = trace.gates[GATE_OPERANDS[name]][l, d, t_in]
         elif name == "Y_t" and trace.head_output is not None:
             values[name] = trace.head_output[t]
     rows = []
@@ -122,7 +126,7 @@ def step_table(trace, record: StepRecord | None, module=None, initial_states=Non
         else:
             rows.append({"name": op.name, "shape": tuple(op.shape), "dtype": op.dtype, "device": op.device})
     if cell.phase == "backward":
-        rows.append(summarise("dL/dH_t", trace.hidden_grad[l, d, t], rows[-1]["dtype"] if rows else "",
+        rows.append(summarise("dL/dH_t", trace.hidden_grad[l, d, t_in], rows[-1]["dtype"] if rows else "",
                               rows[-1]["device"] if rows else ""))
     return rows
 
@@ -140,7 +144,8 @@ def sequence_tensors(trace) -> list[tuple[str, tuple, str]]:
     """(name, shape, dimension names) of the whole-sequence tensors: input, out, h_n, c_n, head output.
 
     Shapes follow torch's layout from the trace's (L, D, T, B, H), so they show before the forward pass ends."""
-    L, D, T, B, H = trace.hidden.shape
+    L, D, _, B, H = trace.hidden.shape
+    T = trace.seq_len
     inputs = trace.inputs
     I = inputs.shape[-1] if inputs is not None and np.ndim(inputs) == 3 else None
     seq = ("batch", "seq") if trace.batch_first else ("seq", "batch")

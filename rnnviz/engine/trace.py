@@ -66,6 +66,7 @@ class Trace:
     h0: np.ndarray | None = None                 # own-model parts: initial state (L*D, B, H) each call started from
     c0: np.ndarray | None = None                 # LSTM parts: initial cell state (L*D, B, H)
     first_nonfinite: dict | None = None          # {tensor, layer, direction, t} of the first NaN/Inf, if any
+    storage: object | None = None                # storage.SpooledStorage when the large arrays are on disk
 
     def __post_init__(self) -> None:
         if self.hidden_norm is None:
@@ -83,7 +84,8 @@ class Trace:
 
     @property
     def seq_len(self) -> int:
-        return self.hidden.shape[2]
+        """T of the whole run (a window of a trace on disk holds fewer timesteps: engine/window.py)."""
+        return self.hidden_norm.shape[2] if self.hidden_norm is not None else self.hidden.shape[2]
 
     @property
     def batch_size(self) -> int:
@@ -94,12 +96,32 @@ class Trace:
         return self.hidden.shape[4]
 
     @property
+    def spooled(self) -> bool:
+        """True when hidden, hidden_grad, cell and gates are memory maps of files on disk (see storage.py)."""
+        from .storage import SpooledStorage
+
+        return isinstance(self.storage, SpooledStorage)
+
+    @property
+    def windowed(self) -> bool:
+        """True for a replay's window of a spooled trace: the large arrays hold some timesteps only (window.py)."""
+        return self.storage is not None and not self.spooled
+
+    @property
     def param_grad_norms(self) -> dict[str, float]:
         return {name: float(np.linalg.norm(g)) for name, g in self.param_grads.items()}
 
     # -- files ---------------------------------------------------------------------------
     def save(self, path) -> None:
-        """Write one .npz: arrays by name plus a JSON `meta` entry (format, version, spec, versions)."""
+        """Write one .npz: arrays by name plus a JSON `meta` entry (format, version, spec, versions).
+
+        A spooled trace is written from its files a block at a time, when the result could be
+        loaded back (within load_trace's size limit); TraceFileError naming the size otherwise."""
+        if self.windowed:
+            raise TraceFileError("this is the window a replay shows of a run recorded to disk, not the whole run: "
+                                 "save the trace rnnviz.record returned instead")
+        if self.spooled:
+            _check_spooled_size(self)
         arrays = {}
         for name in _ARRAY_FIELDS:
             value = getattr(self, name)
@@ -138,6 +160,17 @@ _ARRAY_FIELDS = ("inputs", "output", "hidden", "hidden_grad", "h_n", "cell", "c_
                  "hidden_norm", "grad_norm", "saturation", "whh_grad_contrib_norm", "wih_grad_contrib_norm",
                  "step_ms", "input_grad", "packed_lengths", "h0", "c0")
 _REQUIRED = ("inputs", "output", "hidden", "hidden_grad")
+
+
+def _check_spooled_size(trace: Trace) -> None:
+    from .memory import format_bytes
+
+    limit = trace_check.max_trace_bytes()
+    size = trace.storage.disk_bytes + trace.inputs.nbytes
+    if size > limit:
+        raise TraceFileError(
+            f"this trace is recorded to disk ({format_bytes(size)}), over the {format_bytes(limit)} a trace file "
+            f"may hold when it is loaded ({trace_check.MAX_BYTES_ENV}): record a shorter run to save it")
 
 
 def _norm_over_batch(values: np.ndarray) -> np.ndarray:

@@ -243,3 +243,44 @@ def run(args) -> int:
         print()
         print(format_table(results))
     return 0
+
+
+def measure_trace_window(trace, steps: int = 20) -> dict:
+    """The window over a finished trace, offscreen (`rnnviz bench scale --window` runs it in its child
+    on runs recorded to disk): ms from MainWindow() to its first frame drawn, then Step -> every panel
+    repainted in the middle of the forward pass and of the backward pass (`steps` each)."""
+    from .headless import render_offscreen_without_display
+
+    render_offscreen_without_display()
+    from .main_window import MainWindow
+    from .qt import app
+
+    qapp = app()
+    start = time.perf_counter()
+    window = MainWindow(None, trace=trace)
+    window.resize(1600, 1000)
+    window.show()
+    try:
+        _settle(qapp, window)
+        _flush(qapp, window)
+        open_ms = (time.perf_counter() - start) * 1000
+        session, runner = window.session, window.session.runner
+        latency = {"forward": [], "backward": []}
+        middles = {"forward": runner.num_forward // 2, "backward": (runner.num_forward + len(runner.schedule)) // 2}
+        for phase, position in middles.items():
+            session.seek(position)
+            _settle(qapp, window)
+            for _ in range(steps):
+                time.sleep(0.02)  # a lone step, past the display-rate throttle
+                start = time.perf_counter()
+                session.step()
+                _settle(qapp, window)
+                _flush(qapp, window)
+                latency[phase].append((time.perf_counter() - start) * 1000)
+        return {"open_ms": open_ms, "step_ms": _stats(latency["forward"]), "backward_step_ms": _stats(latency["backward"])}
+    finally:
+        window.session.stop()
+        _settle(qapp, window)
+        window.close()
+        window.deleteLater()
+        qapp.processEvents()

@@ -30,8 +30,11 @@ def save_trace(window, path: str | None = None) -> None:
     path = path or QtWidgets.QFileDialog.getSaveFileName(window, "Save trace", "trace.npz", "rnnviz trace (*.npz)")[0]
     if not path:
         return
+    trace = frame.trace
+    if trace.windowed:   # a replay's window of a run recorded to disk: the run itself is what is saved
+        trace = window.session.runner.trace
     try:
-        frame.trace.save(path)
+        trace.save(path)
     except Exception as exc:  # noqa: BLE001
         from rnnviz.errors import user_message
 

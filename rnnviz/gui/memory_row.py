@@ -1,9 +1,12 @@
 """The memory line under the spec form: what the spec would need before Build, and the budget it
-must fit, settable in GiB. A spec over the budget is shown red and cannot be built, so the engine's
-refusal is seen while editing rather than after pressing Build."""
+must fit, settable in GiB. A spec too large to step is recorded and replayed (in memory, or on disk
+when the recording is over the budget too: session.make_runner), which the line says; one that
+does not fit even so is shown red and cannot be built, so the engine's refusal is seen while
+editing rather than after pressing Build."""
 from __future__ import annotations
 
-from rnnviz.engine.memory import DEFAULT_BUDGET, ENV_VAR, estimate_spec, format_bytes, memory_budget
+from rnnviz.engine.memory import (DEFAULT_BUDGET, ENV_VAR, MemoryBudgetError, estimate_spec, format_bytes, memory_budget,
+                                  plan_spool)
 
 from .qt import QtCore, QtWidgets
 
@@ -13,6 +16,23 @@ GIB = 1 << 30
 def window_estimate(spec):
     """The larger of the two checks a Build makes: building (recording) the spec, then stepping through it."""
     return max(estimate_spec(spec), estimate_spec(spec, stepping=True), key=lambda e: e.peak)
+
+
+def replay_plan(spec, budget: int) -> str | None:
+    """How a spec too large to step is recorded for replay within `budget` (session.make_runner), or
+    None when it cannot be: cells, or a recording that does not fit even on disk."""
+    if spec.is_cell:
+        return None
+    recording = estimate_spec(spec)
+    if recording.peak <= budget:
+        return f"in memory, {format_bytes(recording.peak)}"
+    try:
+        plan = plan_spool(spec.base_kind, spec.num_layers, spec.num_directions, spec.seq_len, spec.batch_size,
+                          spec.input_size, spec.hidden_size, itemsize=8 if spec.dtype == "float64" else 4,
+                          bias=spec.bias, head_features=spec.output_size, budget=budget)
+    except MemoryBudgetError:
+        return None
+    return f"on disk, {format_bytes(plan.disk)}, {format_bytes(plan.needed.peak)} in memory"
 
 
 def starting_budget() -> int:
@@ -57,9 +77,15 @@ class MemoryRow(QtWidgets.QWidget):
         needed = window_estimate(spec)
         budget = self.budget_bytes()
         fits = needed.peak <= budget
+        replay = None if fits else replay_plan(spec, budget)
         if fits:
             self.estimate.setText(f"memory: {needed.describe()}")
             self.estimate.setStyleSheet("color:#444")
+        elif replay is not None:
+            self.estimate.setText(f"memory: {needed.describe()} to step, over the budget of {format_bytes(budget)}: "
+                                  f"Build records it and replays it ({replay})")
+            self.estimate.setStyleSheet("color:#8a5a00")
+            return True
         else:
             self.estimate.setText(f"memory: {needed.describe()}, over the budget of {format_bytes(budget)}: "
                                   f"reduce seq_len, batch or hidden size, or raise the budget")

@@ -12,6 +12,8 @@ import threading
 import time
 from functools import wraps
 
+from rnnviz.engine.memory import format_bytes
+from rnnviz.engine.nonfinite import locate_nonfinite
 from rnnviz.engine.replay import ReplayRunner
 from rnnviz.engine.step_table import recurrent_weight, sequence_tensors, step_table
 from rnnviz.engine.threads import limit_torch_threads, preload_backward_imports
@@ -34,10 +36,37 @@ PROGRESS_AFTER = 1.0        # seconds a run goes before it shows a progress bar 
 def make_runner(spec, progress=None, memory_budget=None):
     """The engine's step runner for `spec` (worker thread: builds the module); `progress(done, total,
     what)` sees the build's slow steps and may raise to cancel it; `memory_budget` (bytes, None: the
-    engine's default) refuses a spec that would not fit."""
+    engine's default) refuses a spec that would not fit.
+
+    A network too large to step within the budget is recorded instead (to disk when the recording
+    is over the budget too) and replayed: a ReplayRunner over the recorded numbers, which the
+    window shows read-only. A spec that does not fit even so is refused with the estimate."""
+    from rnnviz.engine.build import build
+    from rnnviz.engine.memory import MemoryBudgetError
+    from rnnviz.engine.record import record_module
     from rnnviz.engine.runner import Runner
 
-    return Runner.from_spec(spec, memory_budget=memory_budget, progress=progress)
+    built = build(spec, memory_budget=memory_budget, progress=progress)
+    try:
+        return Runner.from_built(built, memory_budget=memory_budget)
+    except MemoryBudgetError:
+        if spec.is_cell:
+            raise
+    trace = record_module(built.module, built.inputs, built.h0, loss=spec.loss, head=built.head, target=built.target,
+                          spec=spec, memory_budget=memory_budget, progress=progress)
+    return ReplayRunner(locate_nonfinite(trace), module=built.module)
+
+
+def replay_notice(runner) -> str | None:
+    """The status line of a Build that is replayed rather than stepped (make_runner), else None."""
+    if not isinstance(runner, ReplayRunner):
+        return None
+    trace = runner.trace
+    if trace.spooled:
+        return (f"too large to step within the memory budget: recorded to disk "
+                f"({format_bytes(trace.storage.disk_bytes)}), replaying; the panels show full resolution "
+                f"near the cursor and every {trace.storage.overview_step}th timestep elsewhere")
+    return "too large to step within the memory budget: recorded, replaying"
 
 
 def session_job(job):
@@ -255,8 +284,11 @@ class Session(QtCore.QObject):
 
             raise Cancelled("build cancelled")
         device = spec.device
-        yield Built(runner, spec, device)
-        yield final_frame(runner, device)
+        notice = replay_notice(runner)
+        if notice is not None:
+            self.notice.emit(notice)
+        yield Built(runner, spec, device, read_only=notice is not None)
+        yield final_frame(runner, device, read_only=notice is not None)
         if not self._backward_ready:  # while the user looks at the new network, not on its first Backward step
             preload_backward_imports()
             self._backward_ready = True

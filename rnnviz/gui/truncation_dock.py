@@ -75,7 +75,7 @@ class TruncationDock(TimeCanvas):
     def show_frame(self, frame: Frame, selection: Selection) -> None:
         self.frame, self.selection = frame, selection
         split = self.split
-        T = frame.trace.hidden.shape[2]
+        T = frame.trace.seq_len
         if self.k_box.maximum() != max(1, 2 * T):  # a new maximum re-lays out the dock (and the window)
             self.k_box.setMaximum(max(1, 2 * T))
         # A reset or a new network (a frame at position 0 newer than the split) ends what it described.

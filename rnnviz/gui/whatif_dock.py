@@ -90,7 +90,8 @@ class WhatIfDock(TimeCanvas):
         if self.frame is None:
             return
         trace = self.frame.trace
-        L, D, T, B, H = trace.hidden.shape
+        L, D, _, B, H = trace.hidden.shape
+        T = trace.seq_len
         features = int(np.asarray(trace.inputs).shape[-1]) if trace.inputs is not None else H
         width = H if self.target_box.currentData() == "h" else features
         ranges = (L, T, B, width)
@@ -138,7 +139,7 @@ class WhatIfDock(TimeCanvas):
         self.frame, self.selection = frame, selection
         self._set_ranges()
         trace = frame.trace
-        L, D, T = trace.hidden.shape[:3]
+        L, D, T = *trace.hidden.shape[:2], trace.seq_len
         layer, direction = min(selection.layer, L - 1), min(selection.direction, D - 1)
         t_axis = np.arange(T)
         if self.original is None or not self.edits:

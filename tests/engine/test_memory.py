@@ -69,11 +69,21 @@ def test_trace_command_prints_the_estimate_and_refuses_in_one_line(tmp_path, cap
     monkeypatch.setenv(ENV_VAR, "1GiB")  # the command sets it from --memory-budget; undone after the test
     spec = tmp_path / "big.json"
     spec.write_text(json.dumps({"kind": "rnn", "input_size": 8, "hidden_size": 256, "seq_len": 2000, "batch_size": 64}))
-    assert main(["trace", "--spec", str(spec), "--memory-budget", "64MiB"]) == 2
+    assert main(["trace", "--spec", str(spec), "--memory-budget", "1MiB"]) == 2
     out, err = capsys.readouterr()
     assert out.startswith("memory: this rnn (seq_len 2000, batch 64, hidden 256, layers 1) needs about")
-    assert err.count("\n") == 1 and "over the memory budget of 64.0 MiB" in err
+    assert err.count("\n") == 1 and "over the memory budget of 1.0 MiB" in err and "even with its large arrays on disk" in err
     assert main(["trace", "--spec", str(spec), "--memory-budget", "2GiB"]) == 0
+    assert "recorded to disk" not in capsys.readouterr().out
+
+
+def test_trace_command_over_the_budget_records_to_disk(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv(ENV_VAR, "1GiB")
+    spec = tmp_path / "big.json"
+    spec.write_text(json.dumps({"kind": "rnn", "input_size": 8, "hidden_size": 64, "seq_len": 400, "batch_size": 16}))
+    assert main(["trace", "--spec", str(spec), "--memory-budget", "4MiB"]) == 0
+    out = capsys.readouterr().out
+    assert "over the budget: recorded to disk" in out and "|h| L0" in out
 
 
 def test_the_cpu_allocators_message_becomes_a_plain_line():

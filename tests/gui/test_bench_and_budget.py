@@ -24,8 +24,14 @@ def test_over_the_budget_build_is_disabled_and_the_engine_gets_the_budget(qtbot,
     budget = format_bytes(0.01 * (1 << 30))
     assert window.session.memory_budget == round(0.01 * (1 << 30))
     window.form.widgets["seq_len"].setValue(2000)
+    # too large to step, but recorded to disk and replayed within the budget: Build stays enabled
     label = window.form.memory.estimate.text()
-    assert f"over the budget of {budget}" in label
+    assert f"over the budget of {budget}: Build records it and replays it (on disk" in label
+    assert window.form.build_button.isEnabled()
+    # its weights alone are over the budget: nothing fits
+    window.form.widgets["hidden_size"].setValue(1024)
+    label = window.form.memory.estimate.text()
+    assert f"over the budget of {budget}" in label and "replays" not in label
     assert window_estimate(window.form.spec()).describe() in label
     assert not window.form.build_button.isEnabled()
     # The engine refuses it too, with the budget set here, not its default of 1 GiB.
@@ -35,6 +41,7 @@ def test_over_the_budget_build_is_disabled_and_the_engine_gets_the_budget(qtbot,
     assert "needs about" in message and f"over the memory budget of {budget}" in message
     assert window.session.runner is old_runner
     window.form.memory.budget.setValue(1.0)
+    window.form.widgets["hidden_size"].setValue(16)
     assert window.form.build_button.isEnabled() and "over the budget" not in window.form.memory.estimate.text()
 
 

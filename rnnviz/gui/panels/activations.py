@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnnviz.engine.window import time_axis, window_start
+
 from ..frame import Frame, Selection
 from ..qt import QtWidgets, pg
 from ..style import LINE_COLOURS, set_title
-from .common import (Heatmap, SliceCopy, TimeCanvas, coloured_title, finite_absmax, integer_ticks, set_range,
-                     set_series)
+from .common import (Heatmap, SliceCopy, TimeCanvas, coloured_title, draw_time_heatmap, finite_absmax, integer_ticks,
+                     set_range, set_series)
 
 HIST_BINS = 40
 MAX_LINES = 8
@@ -68,8 +70,9 @@ class ActivationsPanel(TimeCanvas):
 
         self.frame: Frame | None = None
         self.selection = Selection()
-        self._hidden = np.full((1, 1), np.nan)  # (T, H) of the selected slice
+        self._hidden = np.full((1, 1), np.nan)  # (T, H) of the selected slice (W, H: a window)
         self._slice = SliceCopy()   # keeps _hidden up to date one forward cell at a time
+        self._times, self._series = np.zeros(1, dtype=int), np.full((1, 1), np.nan)  # what the line plot draws
         self._levels = (-1.0, 1.0)
         self._key = None
         self._hist_key, self._hist_top = None, 1
@@ -104,9 +107,12 @@ class ActivationsPanel(TimeCanvas):
         hidden = np.asarray(trace.hidden)
         layer, direction = min(sel.layer, hidden.shape[0] - 1), min(sel.direction, hidden.shape[1] - 1)
         batch = min(sel.batch, hidden.shape[3] - 1)
+        # The panel's own copy, one forward cell at a time (a window's arrays are new every frame,
+        # so a run recorded to disk copies its W timesteps whole: engine/window.py).
         changed = self._slice.update(hidden, frame, (layer, direction, batch), "forward")
-        self._hidden = self._slice.values  # (T, H), the panel's own copy
-        T, H = self._hidden.shape
+        self._hidden = self._slice.values  # (W, H), W = T unless a window
+        self._times, self._series = time_axis(trace, "hidden", layer, direction, batch)
+        T, H = trace.seq_len, self._hidden.shape[1]
         relu = trace.nonlinearity == "relu"  # what makes H_t: relu only for relu RNNs
         key = (T, H, relu, layer, direction)
         if relu:  # unbounded: levels follow the largest |h| so far and never shrink mid-run
@@ -117,7 +123,8 @@ class ActivationsPanel(TimeCanvas):
         self._key = key
         where = f"layer {layer}" + (f", direction {direction}" if hidden.shape[1] > 1 else "") + f", batch element {batch}"
         set_title(self.heat_plot, f"Hidden state h_t, units x time  ({where})", size="11pt")
-        self.heatmap.set(self._hidden.T, levels=self._levels, columns=changed)
+        draw_time_heatmap(self.heatmap, trace, "hidden", layer, direction, batch, self._levels,
+                          values=self._hidden, columns=changed)
 
         units = parse_units(self.units_edit.text(), H)
         while len(self.lines) < len(units):
@@ -128,10 +135,9 @@ class ActivationsPanel(TimeCanvas):
             item = self.line_plot.plot(pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=5,
                                        symbolBrush=pg.mkBrush(colour), symbolPen=pg.mkPen(colour), connect="finite")
             self.lines.append(item)
-        t_axis = np.arange(T)
         for i, item in enumerate(self.lines):
             if i < len(units):
-                set_series(item, t_axis, self._hidden[:, units[i]])
+                set_series(item, self._times, self._series[:, units[i]])
                 item.setSymbol("o" if T <= 100 else None)
                 item.show()
             else:
@@ -150,7 +156,7 @@ class ActivationsPanel(TimeCanvas):
         if t is None:
             values = np.empty(0)
         else:
-            values = np.asarray(trace.hidden[layer, direction, t]).ravel()  # all batch elements, all units
+            values = np.asarray(trace.hidden[layer, direction, t - window_start(trace)]).ravel()  # all batch elements, all units
             values = values[np.isfinite(values)]
         lo, hi = self._levels
         bins = HIST_BINS if values.size >= 200 else 20
@@ -176,13 +182,13 @@ class ActivationsPanel(TimeCanvas):
 
     def _line_value(self, x, y):
         t = int(np.floor(x + 0.5))
-        T, H = self._hidden.shape
-        if not 0 <= t < T:
+        found = np.flatnonzero(self._times == t)
+        if not found.size:
             return None
-        units = parse_units(self.units_edit.text(), H)
-        vals = ", ".join(f"unit {u}: {self._hidden[t, u]:.4g}" for u in units)
+        units = parse_units(self.units_edit.text(), self._series.shape[1])
+        vals = ", ".join(f"unit {u}: {self._series[found[0], u]:.4g}" for u in units)
         return f"t={t}: {vals}"
 
     def column(self, t: int) -> np.ndarray:
-        """The heatmap's column t as drawn (units of the selected batch element): for tests."""
-        return self.heatmap.data[:, t]
+        """The heatmap's column for timestep t as drawn (units of the selected batch element): for tests."""
+        return self.heatmap.data[:, t - self.heatmap.x0]

@@ -5,6 +5,8 @@ import math
 
 import numpy as np
 
+from rnnviz.engine.window import overview_slice, window_start
+
 from ..qt import QtCore, QtWidgets, pg  # noqa: F401 - the panels import these here
 from ..style import DIVERGING, LABEL_STYLE, ClippedTitle, LogAxis, style_plot  # noqa: F401 - LogAxis: its users import it here
 
@@ -264,6 +266,9 @@ class Heatmap:
         self._shape = None
         self._drawn = None   # the (downsampled, raw) values the RGBA buffer shows
         self._rgba = None    # (rows, cols, 4) uint8
+        self.x0, self._place = 0, None   # the image's first timestep, (x0, length of the time axis)
+        self.overview = pg.ImageItem(axisOrder="row-major")   # added to the plot by set_overview
+        self._overview = None             # (values (rows, T_o), step) drawn under the image
         self.transform = None  # a function of the data for the image only (log10|x|): `data` stays raw
 
     def set_colormap(self, colormap, label: str, transform=None) -> None:
@@ -291,10 +296,12 @@ class Heatmap:
         rgba[blank] = 0
         return rgba
 
-    def set(self, data: np.ndarray, levels=None, columns: list[int] | None = None) -> None:
+    def set(self, data: np.ndarray, levels=None, columns: list[int] | None = None, x0: int = 0,
+            span: int | None = None) -> None:
         """data: (rows, T) float, may be a strided view; NaN entries are drawn blank. columns: the
         only columns that may differ from the data drawn last (a panel's SliceCopy knows), or None:
-        compare them all.
+        compare them all. Column 0 is timestep `x0` of a time axis `span` long (a window of a run
+        recorded to disk; see set_overview).
 
         Past MAX_COLS x MAX_ROWS the image drawn takes every k-th column/row (the plot has fewer
         pixels than that anyway); hover and `data` keep every value."""
@@ -302,7 +309,13 @@ class Heatmap:
             self.levels = tuple(levels)
             self.bar.setLevels(self.levels)
             self._drawn = None
+            if self._overview is not None:
+                self.overview.setImage(self._colour(self._overview[0]), levels=None, autoLevels=False)
         self.data = data
+        span = data.shape[1] if span is None else span
+        if (x0, span) != self._place:
+            self._place, self._shape = (x0, span), None   # re-placed below
+        self.x0 = x0
         rows, cols = data.shape
         step_c, step_r = -(-cols // self.MAX_COLS), -(-rows // self.MAX_ROWS)
         shown = data[::step_r, ::step_c]
@@ -342,16 +355,40 @@ class Heatmap:
         self.image.setImage(self._rgba, levels=None, autoLevels=False)
         if data.shape != self._shape:
             self._shape = data.shape
-            self.image.setRect(QtCore.QRectF(-0.5, -0.5, cols, rows))
-            set_range(self.plot, (-0.5, cols - 0.5), (-0.5, rows - 0.5))
-            integer_ticks(self.plot.getAxis("bottom"), cols)
+            self.image.setRect(QtCore.QRectF(x0 - 0.5, -0.5, cols, rows))
+            set_range(self.plot, (-0.5, span - 0.5), (-0.5, rows - 0.5))
+            integer_ticks(self.plot.getAxis("bottom"), span)
             integer_ticks(self.plot.getAxis("left"), rows)
 
+    def set_overview(self, data: np.ndarray | None, step: int = 1) -> None:
+        """Under the image: (rows, T_o) values of every `step`-th timestep of the whole axis, each
+        column drawn `step` wide (a run recorded to disk: engine/window.py); None removes it."""
+        if data is None:
+            if self._overview is not None:
+                self.plot.removeItem(self.overview)
+                self._overview = None
+            return
+        if self._overview is None:
+            self.plot.addItem(self.overview)
+            self.overview.setZValue(self.image.zValue() - 1)
+        elif (self._overview[1] == step and self._overview[0].shape == data.shape
+              and np.array_equal(self._overview[0], data, equal_nan=True)):
+            return   # most steps change no overview column: no re-colouring, no repaint
+        self._overview = (np.array(data, dtype=np.float32), step)
+        self.overview.setImage(self._colour(self._overview[0]), levels=None, autoLevels=False)
+        self.overview.setRect(QtCore.QRectF(-0.5, -0.5, data.shape[1] * step, data.shape[0]))
+
     def value(self, x: float, y: float):
+        """(t, row, value) under (x, y): the image's, else the overview's timestep there, else None."""
         t, row = int(math.floor(x + 0.5)), int(math.floor(y + 0.5))
         rows, cols = self.data.shape
-        if 0 <= t < cols and 0 <= row < rows:
-            return t, row, float(self.data[row, t])
+        if 0 <= t - self.x0 < cols and 0 <= row < rows:
+            return t, row, float(self.data[row, t - self.x0])
+        if self._overview is not None and 0 <= row < rows:
+            values, step = self._overview
+            column = int(math.floor((x + 0.5) / step))
+            if 0 <= column < values.shape[1]:
+                return column * step, row, float(values[row, column])
         return None
 
     def hover_text(self, name: str, x: float, y: float, missing: str = "not computed yet") -> str | None:
@@ -361,3 +398,19 @@ class Heatmap:
             return None
         t, unit, v = hit
         return f"{name}[t={t}, unit={unit}] = {missing if math.isnan(v) else f'{v:.4g}'}"
+
+
+def draw_time_heatmap(heatmap: Heatmap, trace, name: str | None, layer: int, direction: int, batch: int, levels,
+                      gate: str | None = None, values: np.ndarray | None = None,
+                      columns: list[int] | None = None) -> np.ndarray:
+    """Draw trace.<name> (or gate `gate`) of one layer, direction and batch element as units x time,
+    placed on the whole time axis: a window of a run recorded to disk over its overview
+    (engine/window.py). Returns the (T_w, H) values drawn at full resolution, a copy. `values`: the
+    panel's own copy of that slice (a SliceCopy's), with `columns` the timesteps it changed."""
+    if values is None:
+        source = trace.gates[gate] if gate is not None else getattr(trace, name)
+        values = np.array(source[layer, direction, :, batch, :])
+    heatmap.set(values.T, levels=levels, columns=columns, x0=window_start(trace), span=trace.seq_len)
+    overview, step = overview_slice(trace, name, layer, direction, batch, gate)
+    heatmap.set_overview(None if overview is None else overview.T, step)
+    return values

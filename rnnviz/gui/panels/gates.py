@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnviz.engine.gates import gates_of, saturated_fraction
+from rnnviz.engine.gates import gates_of
+from rnnviz.engine.window import saturated_fraction_axis
 
 from ..frame import Frame, Selection
 from ..qt import QtWidgets, pg
 from ..style import LINE_COLOURS, set_title
-from .common import Heatmap, TimeCanvas, cache_text_and_axes, coloured_title, finite_absmax, integer_ticks, set_range, set_series
+from .common import (Heatmap, TimeCanvas, cache_text_and_axes, coloured_title, draw_time_heatmap, finite_absmax,
+                     integer_ticks, set_range, set_series)
 
 
 class GatesPanel(TimeCanvas):
@@ -28,6 +30,7 @@ class GatesPanel(TimeCanvas):
         self.fraction_plot = None
         self.fraction_lines: dict[str, pg.PlotDataItem] = {}
         self.fractions: dict[str, np.ndarray] = {}  # gate key -> (T,) saturated fraction of the selection
+        self._fraction_times = np.zeros(0, dtype=int)   # the timesteps of those (a run on disk: not every one)
 
     # -- layout per kind ----------------------------------------------------------------
     def _make_plots(self, kind: str) -> None:
@@ -80,25 +83,27 @@ class GatesPanel(TimeCanvas):
             return
         gates = gates_of(kind)
         some = np.asarray(trace.gates[gates[0].key])
-        L, D, T, B, H = some.shape
+        L, D, _, B, H = some.shape
+        T = trace.seq_len   # the gates hold a window of it for a run recorded to disk (engine/window.py)
         layer, direction, batch = min(selection.layer, L - 1), min(selection.direction, D - 1), min(selection.batch, B - 1)
         where = f"layer {layer}" + (f", direction {direction}" if D > 1 else "") + f", batch element {batch}"
         self.note.setText(f"Gates of {where} (the selection above); click a plot to move there.")
         for gate in gates:
-            values = np.asarray(trace.gates[gate.key])[layer, direction, :, batch, :]  # (T, H)
-            self.heatmaps[gate.key].set(values.T, levels=gate.levels)
+            draw_time_heatmap(self.heatmaps[gate.key], trace, None, layer, direction, batch, gate.levels, gate=gate.key)
             set_title(self.heatmaps[gate.key].plot, gate.label, size="11pt")
             _end_ticks(self.heatmaps[gate.key], H)
         if "C" in self.heatmaps and trace.cell is not None:
-            cell = np.asarray(trace.cell)[layer, direction, :, batch, :]
             m = finite_absmax(np.asarray(trace.cell)[layer, direction])
-            self.heatmaps["C"].set(cell.T, levels=(-m, m))
+            draw_time_heatmap(self.heatmaps["C"], trace, "cell", layer, direction, batch, (-m, m))
             set_title(self.heatmaps["C"].plot, "c_t  cell state", size="11pt")
             _end_ticks(self.heatmaps["C"], H)
         # the selected layer and direction only: this runs on every frame
-        self.fractions = {g.key: saturated_fraction(np.asarray(trace.gates[g.key])[layer, direction], g.squash)
-                          for g in gates}
-        t_axis = np.arange(T)
+        # (a run recorded to disk: the overview's timesteps and the window's, engine/window.py)
+        t_axis = None
+        self.fractions = {}
+        for g in gates:
+            t_axis, self.fractions[g.key] = saturated_fraction_axis(trace, g.key, g.squash, layer, direction)
+        self._fraction_times = t_axis
         for key, line in self.fraction_lines.items():
             set_series(line, t_axis, self.fractions[key])
             line.setSymbol("o" if T <= 100 else None)
@@ -108,15 +113,18 @@ class GatesPanel(TimeCanvas):
 
     # -- read-outs ----------------------------------------------------------------------
     def gate_values(self, key: str) -> np.ndarray:
-        """The heatmap of gate `key` ('C' for c_t) as drawn, (units, T): for tests."""
+        """The heatmap of gate `key` ('C' for c_t) as drawn, (units, T) (from timestep heatmap.x0): for tests."""
         return self.heatmaps[key].data
 
     def _heat_value(self, key, label, x, y):
         return self.heatmaps[key].hover_text(label.split()[0], x, y)
 
     def _fraction_value(self, x, y):
-        t = int(np.floor(x + 0.5))
-        parts = [f"{k.lower()}: {v[t]:.0%}" for k, v in self.fractions.items() if 0 <= t < len(v) and np.isfinite(v[t])]
+        found = np.flatnonzero(self._fraction_times == int(np.floor(x + 0.5)))
+        if not found.size:
+            return None
+        t, i = int(self._fraction_times[found[0]]), int(found[0])
+        parts = [f"{k.lower()}: {v[i]:.0%}" for k, v in self.fractions.items() if np.isfinite(v[i])]
         return f"saturated at t={t}: " + ", ".join(parts) if parts else None
 
 

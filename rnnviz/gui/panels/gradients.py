@@ -6,8 +6,8 @@ import numpy as np
 from ..frame import Frame, Selection
 from ..qt import QtCore, QtGui, QtWidgets, pg
 from ..style import DIVERGING, LINE_COLOURS, MAGNITUDE, set_title
-from .common import (Heatmap, SliceCopy, TimeCanvas, coloured_title, finite_absmax, integer_ticks, set_log_y,
-                     set_range, set_series, steady_range)
+from .common import (Heatmap, SliceCopy, TimeCanvas, coloured_title, draw_time_heatmap, finite_absmax, integer_ticks,
+                     set_log_y, set_range, set_series, steady_range)
 
 
 def log_magnitude(values: np.ndarray) -> np.ndarray:
@@ -232,16 +232,19 @@ class GradientsPanel(TimeCanvas):
         hidden_grad = np.asarray(trace.hidden_grad)
         layer, direction = min(selection.layer, L - 1), min(selection.direction, D - 1)
         batch = min(selection.batch, hidden_grad.shape[3] - 1)
+        # (T, H), the panel's own copy; (W, H) for a window (engine/window.py), whose arrays are new
+        # every frame and so copied whole
         changed = self._slice.update(hidden_grad, frame, (layer, direction, batch), "backward")
-        self._grad = self._slice.values  # (T, H), the panel's own copy
+        self._grad = self._slice.values
         lowest, highest, reached = self._update_extremes(changed)
         _show_hint(self.heat_plot, self.hints[id(self.heat_plot)], not reached.any())
         if self.log_box.isChecked():
             levels = decade_levels(log_magnitude(np.array([np.fmin.reduce(lowest), np.fmax.reduce(highest)])))
-            self.heatmap.set(self._grad.T, levels=levels, columns=changed)
         else:
             m = finite_absmax(self._grad)
-            self.heatmap.set(self._grad.T, levels=(-m, m), columns=changed)
+            levels = (-m, m)
+        draw_time_heatmap(self.heatmap, trace, "hidden_grad", layer, direction, batch, levels,
+                          values=self._grad, columns=changed)
         set_title(self.heat_plot, ("|dL/dh_t|" if self.log_box.isChecked() else "dL/dh_t") + f" (layer {layer}"
                   + (f" dir {direction}" if D > 1 else "") + f", batch {batch})", size="11pt")
 

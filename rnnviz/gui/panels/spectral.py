@@ -11,7 +11,7 @@ from rnnviz.analysis import spectral
 
 from ..qt import QtCore, QtWidgets, pg
 from ..style import LINE_COLOURS, style_plot
-from .common import LogAxis
+from .common import LogAxis, window_start
 
 
 class _SpanLogAxis(LogAxis):
@@ -75,10 +75,13 @@ class SpectralPanel(QtWidgets.QWidget):
         self.eigenvalues = np.zeros(0, dtype=complex)
         self.jacobian_norms = np.zeros(0)
         self.bounds: spectral.PascanuBounds | None = None
+        self.t0 = 0
 
-    def set_data(self, w_hh, nonlinearity: str = "tanh", preactivations=None, gradient=None) -> None:
+    def set_data(self, w_hh, nonlinearity: str = "tanh", preactivations=None, gradient=None, t0: int = 0) -> None:
         """w_hh (H, H); preactivations (T, H) of one batch element (NaN where not computed yet);
-        gradient (T,) |dL/dh_t| (NaN where not computed yet)."""
+        gradient (T,) |dL/dh_t| (NaN where not computed yet); both from timestep t0 on (a window of
+        a run recorded to disk)."""
+        self.t0 = t0
         w = np.asarray(w_hh, dtype=np.float64)
         self.eigenvalues = spectral.eigenvalues(w)
         self.eigen_points.setData(self.eigenvalues.real, self.eigenvalues.imag)
@@ -93,12 +96,12 @@ class SpectralPanel(QtWidgets.QWidget):
             if done.any():
                 norms[done] = spectral.jacobian_norms(w, nonlinearity, preactivations=a[done])
             self.jacobian_norms = norms
-        t = np.arange(len(self.jacobian_norms))
+        t = t0 + np.arange(len(self.jacobian_norms))
         keep = np.isfinite(self.jacobian_norms) & (self.jacobian_norms > 0)
         self.jacobian_curve.setData(t[keep], self.jacobian_norms[keep])
         if gradient is not None:
             g = np.asarray(gradient, dtype=np.float64)
-            tg = np.arange(len(g))
+            tg = t0 + np.arange(len(g))
             keep = np.isfinite(g) & (g > 0)
             self.gradient_curve.setData(tg[keep], g[keep])
         else:
@@ -112,7 +115,7 @@ class SpectralPanel(QtWidgets.QWidget):
         finite = self.jacobian_norms[np.isfinite(self.jacobian_norms)]
         if finite.size:
             text += (f"  Jacobian norms along this run: {finite.min():.3g} … {finite.max():.3g}; their product "
-                     f"bounds how much the gradient can grow from t={len(self.jacobian_norms) - 1} back to 0.")
+                     f"bounds how much the gradient can grow from t={self.t0 + len(self.jacobian_norms) - 1} back to {self.t0}.")
         return text
 
     def show_unsupported(self, kind: str) -> None:
@@ -152,6 +155,7 @@ class SpectralWindow(QtWidgets.QWidget):
             self.panel.show_unsupported(trace.kind)
             return
         with self.session.arrays:  # copies: the worker may step on once this returns
-            pre = np.array(trace.gates["A"][sel.layer, sel.direction, :, sel.batch])  # (T, H)
-            grad = np.array(trace.grad_norm[trace.num_layers - 1, sel.direction])  # NaN until computed
-        self.panel.set_data(w, trace.nonlinearity, pre, grad)
+            pre = np.array(trace.gates["A"][sel.layer, sel.direction, :, sel.batch])  # (T, H), or a window's (W, H)
+            start = window_start(trace)
+            grad = np.array(trace.grad_norm[trace.num_layers - 1, sel.direction, start:start + pre.shape[0]])
+        self.panel.set_data(w, trace.nonlinearity, pre, grad, t0=start)
