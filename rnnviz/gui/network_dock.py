@@ -9,6 +9,7 @@ from .qt import QtCore, QtWidgets
 MODEL_NOTE = ("Read-only: the recorded part's own configuration. Change it in your code and record again, "
               "or open the editable form to build a preset.")
 FILE_NOTE = "Read-only: the configuration the file was recorded with. Open the editable form to build a preset."
+RECORDED_NOTE = "Read-only: the configuration this run was recorded with. Open the editable form to build another."
 
 
 class PartConfigView(QtWidgets.QWidget):
@@ -168,7 +169,8 @@ class NetworkDock(QtWidgets.QStackedWidget):
 
         source = self.trace_source
         self.config.show_config(f"Trace file: {source}" if source else "Recorded trace", part_config(trace),
-                                note=FILE_NOTE)
+                                note=FILE_NOTE if source else RECORDED_NOTE)
         self.setCurrentWidget(self.config)
         window.setWindowTitle(f"rnnviz — {Path(source).name if source else trace.kind}  (read-only trace)")
-        window.log(f"opened {source or 'the trace'}, read-only: its own configuration is in the Network dock")
+        window.log(f"opened {source}, read-only: its own configuration is in the Network dock" if source
+                   else "replaying the recorded run, read-only: its configuration is in the Network dock")

@@ -65,7 +65,7 @@ def replay_notice(runner) -> str | None:
     if trace.spooled:
         return (f"too large to step within the memory budget: recorded to disk "
                 f"({format_bytes(trace.storage.disk_bytes)}), replaying; the panels show full resolution "
-                f"near the cursor and every {trace.storage.overview_step}th timestep elsewhere")
+                f"near the cursor and one timestep in {trace.storage.overview_step} elsewhere")
     return "too large to step within the memory budget: recorded, replaying"
 
 

@@ -29,6 +29,9 @@ def assert_panels_hold_the_engines_numbers(window) -> None:
             painted = np.frombuffer(qimage.constBits(), dtype=np.uint8).reshape(qimage.height(), -1)
             np.testing.assert_array_equal(painted[:, :4 * qimage.width()].reshape(heatmap._rgba.shape), heatmap._rgba)
     assert window.gradients.heatmap.levels == magnitude_levels(grad)
+    # a run in memory has no overview, so no window edges are drawn
+    assert not any(edge.isVisible() for h in (window.activations.heatmap, window.gradients.heatmap)
+                   for edge in h.window_edges)
     unit = window.activations.lines[0].getData()[1]  # unit 0 over time; no finite value: nothing drawn
     np.testing.assert_array_equal(unit, hidden[:, 0] if np.isfinite(hidden[:, 0]).any() else np.empty(0))
 

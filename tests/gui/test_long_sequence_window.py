@@ -58,6 +58,9 @@ def test_a_spooled_lstm_opens_and_steps_with_the_traces_numbers(qtbot, make_wind
     # the overview under it: every 10th timestep, those the replay reached
     overview, step = heatmap._overview
     assert step == 10 and overview.shape == (6, T // 10)
+    # dashed lines mark where full resolution begins and ends
+    assert [edge.isVisible() for edge in heatmap.window_edges] == [True, True]
+    assert [edge.value() for edge in heatmap.window_edges] == [heatmap.x0 - 0.5, heatmap.x0 + 16 - 0.5]
     np.testing.assert_array_equal(overview[:, 20], trace.hidden[1, 1, 200, 2])
     # the line plot: the overview's timesteps outside the window, every one inside
     times, series = activations._times, activations._series

@@ -269,6 +269,14 @@ class Heatmap:
         self.x0, self._place = 0, None   # the image's first timestep, (x0, length of the time axis)
         self.overview = pg.ImageItem(axisOrder="row-major")   # added to the plot by set_overview
         self._overview = None             # (values (rows, T_o), step) drawn under the image
+        # Where full resolution begins and ends over an overview: without them the two read alike.
+        self.window_edges = [pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#555555", width=1,
+                                                                                  style=QtCore.Qt.PenStyle.DashLine))
+                             for _ in range(2)]
+        for edge in self.window_edges:
+            edge.setZValue(40)
+            edge.hide()
+            plot.addItem(edge, ignoreBounds=True)
         self.transform = None  # a function of the data for the image only (log10|x|): `data` stays raw
 
     def set_colormap(self, colormap, label: str, transform=None) -> None:
@@ -367,7 +375,13 @@ class Heatmap:
             if self._overview is not None:
                 self.plot.removeItem(self.overview)
                 self._overview = None
+                for edge in self.window_edges:
+                    edge.hide()
             return
+        for edge, x in zip(self.window_edges, (self.x0 - 0.5, self.x0 + self.data.shape[1] - 0.5)):
+            if edge.value() != x or not edge.isVisible():
+                edge.setValue(x)
+                edge.show()
         if self._overview is None:
             self.plot.addItem(self.overview)
             self.overview.setZValue(self.image.zValue() - 1)

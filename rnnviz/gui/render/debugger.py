@@ -167,10 +167,42 @@ def render_lecture_1280(output) -> Path:
     return render_presentation(output, size=(1280, 800), lesson=8)
 
 
+def render_long_sequence(output) -> Path:
+    """An LSTM of 2000 timesteps built under a 32 MiB budget: recorded to disk and replayed, a
+    full-resolution window around the cursor over the overview, midway through the backward pass."""
+    from rnnviz.engine.memory import ENV_VAR
+    from rnnviz.engine.spec import RNNSpec
+
+    from ..main_window import MainWindow
+    from .views import _save, _wait
+
+    spec = RNNSpec(kind="lstm", input_size=8, hidden_size=64, num_layers=2, seq_len=2000, batch_size=16,
+                   forget_bias=1.0)
+    before = os.environ.get(ENV_VAR)
+    os.environ[ENV_VAR] = "32MiB"
+    try:
+        window = MainWindow(spec)
+        window.resize(1600, 1000)
+        window.show()
+        _wait(window.is_idle)
+    finally:
+        if before is None:
+            os.environ.pop(ENV_VAR, None)
+        else:
+            os.environ[ENV_VAR] = before
+    try:
+        runner = window.session.runner
+        window.session.seek(runner.num_forward + (len(runner.schedule) - runner.num_forward) // 3)
+        _wait(window.is_idle)
+        return _save(window, output)
+    finally:
+        _close(window)
+
+
 RENDERS = {"gates.png": render_gates, "breakpoint.png": render_breakpoint, "proof.png": render_proof,
            "preflight.png": render_preflight, "whatif.png": render_whatif,
            "truncation.png": render_truncation, "export-slide.png": render_export,
-           "presentation-1280x800.png": render_lecture_1280}
+           "presentation-1280x800.png": render_lecture_1280, "long-sequence.png": render_long_sequence}
 
 
 def save_all(folder) -> list[Path]:
