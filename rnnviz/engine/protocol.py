@@ -17,6 +17,8 @@ class StepRunner(Protocol):
     label: str                  # how the window names the run ("" = by its spec)
     module: object              # the torch module whose weights the tensor table shows, or None
     initial_states: object      # (h0, c0) indexable [layer][direction], or None (zeros shown)
+    replays: bool               # True: moves along a finished trace (computes nothing; no edits,
+                                # breakpoints, proof or truncation split, which need a live run)
 
     def step(self) -> StepRecord | None: ...
     def back(self) -> None: ...

@@ -15,6 +15,8 @@ from .window import WindowReader, needs_window, windowed_snapshot
 class ReplayRunner:
     """position / schedule / num_forward / step / back / seek / reset / snapshot over a complete trace."""
 
+    replays = True   # a seek jumps: every number is already there
+
     def __init__(self, trace: Trace, module=None):
         self.trace = trace
         self.module = module            # its weights fill the tensor table; None for a file

@@ -53,6 +53,8 @@ class _BackwardState:
 class Runner:
     """Steps `module` over `inputs` cell by cell, then steps backprop through time."""
 
+    replays = False
+
     def __init__(self, module, inputs, h0=None, *, head=None, loss: str = "sum", target=None,
                  spec: RNNSpec | None = None, memory_budget=None):
         self.module, self.head, self.loss_name, self.target, self.spec = module, head, loss, target, spec

@@ -177,7 +177,7 @@ class DebuggerTools(QtCore.QObject):
 
 
 def edit_job(runner, stopped, arrays, request):
-    if not hasattr(runner, "edit"):
+    if runner.replays:
         raise ValueError("edits need a live run: this runner only replays a finished trace")
     with arrays:
         runner.edit(**request)
@@ -185,7 +185,7 @@ def edit_job(runner, stopped, arrays, request):
 
 
 def undo_job(runner, stopped, arrays):
-    if hasattr(runner, "undo_edits"):
+    if not runner.replays:
         with arrays:
             runner.undo_edits()
         yield None, []
@@ -194,7 +194,7 @@ def undo_job(runner, stopped, arrays):
 def truncation_job(runner, stopped, arrays, k):
     from rnnviz.engine.truncation import truncation_split
 
-    if not hasattr(runner, "run_until"):
+    if runner.replays:
         raise ValueError("the truncation split needs a live run: this runner only replays a finished trace")
     while not runner.done and not stopped():
         with arrays:
@@ -206,7 +206,7 @@ def truncation_job(runner, stopped, arrays, k):
 def proof_job(runner, stopped, arrays):
     from rnnviz.engine.proof import fused_vs_stepped
 
-    if not hasattr(runner, "run_until"):
+    if runner.replays:
         raise ValueError("the proof needs a live run: this runner only replays a finished trace")
     while not runner.done and not stopped():
         with arrays:
@@ -221,7 +221,7 @@ def run_until_job(runner, stopped, arrays, conditions, device):
 
     from .session import DRAWN_FRAME_INTERVAL, make_frame
 
-    if not hasattr(runner, "run_until"):
+    if runner.replays:
         raise ValueError("breakpoints need a live run: this runner only replays a finished trace")
     hit, last = None, time.perf_counter()
     while runner.position < len(runner.schedule) and not stopped():

@@ -108,3 +108,18 @@ def test_job_queue_wait_right_after_submit_waits_for_the_job(qtbot):
     qtbot.waitUntil(lambda: bool(seen), timeout=10000)
     assert seen == {"job done when wait returned": True}
     qtbot.waitUntil(lambda: not queue.is_busy(), timeout=5000)
+
+
+def test_a_replay_says_so_and_refuses_what_needs_a_live_run():
+    from rnnviz.engine.replay import ReplayRunner
+    from rnnviz.engine.runner import Runner
+    from rnnviz.gui.debugger import edit_job, proof_job
+
+    live = Runner.from_spec(get_preset("seed-rnn"))
+    replay = ReplayRunner(rnnviz.record(get_preset("seed-rnn")))
+    assert (live.replays, replay.replays) == (False, True)
+    import threading
+
+    for job in (edit_job(replay, lambda: False, threading.Lock(), {}), proof_job(replay, lambda: False, threading.Lock())):
+        with pytest.raises(ValueError, match="needs a live run|need a live run"):
+            next(job)
