@@ -12,6 +12,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .module_info import ModuleInfo, module_kind  # noqa: F401  (re-exported: the engine reads them here)
 from .names import SATURATION_LIMIT, parameter_names
 
 
@@ -24,15 +25,6 @@ class LayerWeights:
     weight_hh: torch.Tensor
     bias_ih: torch.Tensor | None
     bias_hh: torch.Tensor | None
-
-
-def module_kind(module: nn.Module) -> tuple[str, bool]:
-    """('rnn' | 'gru' | 'lstm', is_cell) for torch's recurrent modules; ValueError otherwise."""
-    for cls, kind, is_cell in ((nn.LSTM, "lstm", False), (nn.GRU, "gru", False), (nn.RNN, "rnn", False),
-                               (nn.LSTMCell, "lstm", True), (nn.GRUCell, "gru", True), (nn.RNNCell, "rnn", True)):
-        if isinstance(module, cls):
-            return kind, is_cell
-    raise ValueError(f"not a torch recurrent module: {type(module).__name__}")
 
 
 def layer_weights(module: nn.Module, layer: int, direction: int, is_cell: bool) -> LayerWeights:
@@ -98,36 +90,3 @@ def mark_saturated(h: torch.Tensor, nonlinearity: str, out: torch.Tensor) -> tor
 def saturation(h: torch.Tensor, nonlinearity: str) -> torch.Tensor:
     """Fraction of saturated units over the trailing (B, H)."""
     return saturated(h, nonlinearity).to(h.dtype).mean(dim=(-2, -1))
-
-
-@dataclass(frozen=True)
-class ModuleInfo:
-    """The configuration of a torch recurrent module, read off the module itself."""
-
-    kind: str                 # rnn | gru | lstm
-    is_cell: bool
-    num_layers: int
-    num_directions: int
-    input_size: int
-    hidden_size: int
-    bias: bool
-    batch_first: bool
-    nonlinearity: str
-
-    @classmethod
-    def of(cls, module: nn.Module) -> "ModuleInfo":
-        kind, is_cell = module_kind(module)
-        return cls(kind=kind, is_cell=is_cell,
-                   num_layers=1 if is_cell else module.num_layers,
-                   num_directions=2 if getattr(module, "bidirectional", False) else 1,
-                   input_size=module.input_size, hidden_size=module.hidden_size, bias=bool(module.bias),
-                   batch_first=bool(getattr(module, "batch_first", False)),
-                   nonlinearity=getattr(module, "nonlinearity", "tanh"))
-
-    def layer_input_size(self, layer: int) -> int:
-        return self.input_size if layer == 0 else self.hidden_size * self.num_directions
-
-    @property
-    def activation(self) -> str:
-        """The nonlinearity that makes H_t: relu only for relu RNNs."""
-        return self.nonlinearity if self.kind == "rnn" else "tanh"

@@ -9,75 +9,40 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .module_info import ModuleInfo
+
 
 class ShapeError(ValueError):
     """An input or initial state whose shape does not fit the module."""
 
 
-@dataclass(frozen=True)
-class ModuleShape:
-    """What a recurrent module expects, read off the module (or a spec)."""
-
-    kind: str                 # rnn | gru | lstm
-    is_cell: bool
-    input_size: int
-    hidden_size: int
-    num_layers: int = 1
-    num_directions: int = 1
-    batch_first: bool = False
-    proj_size: int = 0
-
-    @classmethod
-    def of(cls, module) -> "ModuleShape":
-        name = type(module).__name__
-        kinds = {"RNN": ("rnn", False), "GRU": ("gru", False), "LSTM": ("lstm", False),
-                 "RNNCell": ("rnn", True), "GRUCell": ("gru", True), "LSTMCell": ("lstm", True)}
-        found = [kinds[k.__name__] for k in type(module).__mro__  # a user's subclass of nn.LSTM too
-                 if k.__name__ in kinds and k.__module__.startswith("torch.nn")]
-        if not found:
-            raise ShapeError(f"shape pre-flight knows nn.RNN/GRU/LSTM and their cells, not {name}")
-        kind, is_cell = found[0]
-        return cls(kind, is_cell, int(module.input_size), int(module.hidden_size),
-                   1 if is_cell else int(module.num_layers), 2 if getattr(module, "bidirectional", False) else 1,
-                   bool(getattr(module, "batch_first", False)), int(getattr(module, "proj_size", 0) or 0))
-
-    @classmethod
-    def from_spec(cls, spec) -> "ModuleShape":
-        return cls(spec.base_kind, spec.is_cell, spec.input_size, spec.hidden_size, spec.num_layers,
-                   2 if spec.bidirectional else 1, spec.batch_first, 0)
-
-    @property
-    def state_size(self) -> int:
-        """The size of h: proj_size when the LSTM projects, else hidden_size."""
-        return self.proj_size or self.hidden_size
-
-    def layout(self, seq: int | str = "seq_len", batch: int | str = "batch") -> str:
-        """The tutorial's layout diagram: each tensor's named dimensions, then this module's numbers."""
-        D, L, H, S = self.num_directions, self.num_layers, self.hidden_size, self.state_size
-        rows = []
-        if self.is_cell:
-            rows.append(("input", "(seq_len, batch, input_size)", (seq, batch, self.input_size),
-                         "a cell is stepped one X_t at a time"))
-            rows.append(("h0", "(batch, hidden_size)", (batch, H), "2-D: a cell has no layer dimension"))
-            if self.kind == "lstm":
-                rows.append(("c0", "(batch, hidden_size)", (batch, H), ""))
-        else:
-            first, second = ("batch", "seq_len") if self.batch_first else ("seq_len", "batch")
-            values = (batch, seq) if self.batch_first else (seq, batch)
-            state = "proj_size" if self.proj_size else "hidden_size"
-            rows.append(("input", f"({first}, {second}, input_size)", (*values, self.input_size),
-                         "batch_first=True" if self.batch_first else ""))
-            rows.append(("h0", f"(num_layers*num_directions, batch, {state})", (L * D, batch, S),
-                         "never batch_first"))
-            if self.kind == "lstm":
-                rows.append(("c0", "(num_layers*num_directions, batch, hidden_size)", (L * D, batch, H), ""))
-            rows.append(("out", f"({first}, {second}, num_directions*{state})", (*values, D * S), ""))
-            rows.append(("h_n", "like h0", (L * D, batch, S), ""))
-        lines = []
-        for name, dims, numbers, note in rows:
-            lines.append(f"{name:<6}{dims}")
-            lines.append(f"{'':<6}= {_fmt(numbers)}" + (f"    {note}" if note else ""))
-        return "\n".join(lines)
+def layout_text(m: ModuleInfo, seq: int | str = "seq_len", batch: int | str = "batch") -> str:
+    """The tutorial's layout diagram: each tensor's named dimensions, then this module's numbers."""
+    D, L, H, S = m.num_directions, m.num_layers, m.hidden_size, m.state_size
+    rows = []
+    if m.is_cell:
+        rows.append(("input", "(seq_len, batch, input_size)", (seq, batch, m.input_size),
+                     "a cell is stepped one X_t at a time"))
+        rows.append(("h0", "(batch, hidden_size)", (batch, H), "2-D: a cell has no layer dimension"))
+        if m.kind == "lstm":
+            rows.append(("c0", "(batch, hidden_size)", (batch, H), ""))
+    else:
+        first, second = ("batch", "seq_len") if m.batch_first else ("seq_len", "batch")
+        values = (batch, seq) if m.batch_first else (seq, batch)
+        state = "proj_size" if m.proj_size else "hidden_size"
+        rows.append(("input", f"({first}, {second}, input_size)", (*values, m.input_size),
+                     "batch_first=True" if m.batch_first else ""))
+        rows.append(("h0", f"(num_layers*num_directions, batch, {state})", (L * D, batch, S),
+                     "never batch_first"))
+        if m.kind == "lstm":
+            rows.append(("c0", "(num_layers*num_directions, batch, hidden_size)", (L * D, batch, H), ""))
+        rows.append(("out", f"({first}, {second}, num_directions*{state})", (*values, D * S), ""))
+        rows.append(("h_n", "like h0", (L * D, batch, S), ""))
+    lines = []
+    for name, dims, numbers, note in rows:
+        lines.append(f"{name:<6}{dims}")
+        lines.append(f"{'':<6}= {_fmt(numbers)}" + (f"    {note}" if note else ""))
+    return "\n".join(lines)
 
 
 @dataclass
@@ -102,7 +67,7 @@ def _fmt(shape) -> str:
 INPUT_DIMS = {False: ("seq_len", "batch", "input_size"), True: ("batch", "seq_len", "input_size")}
 
 
-def check_input_shapes(m: ModuleShape, input_shape, h0_shape=None, c0_shape=None) -> ShapeReport:
+def check_input_shapes(m: ModuleInfo, input_shape, h0_shape=None, c0_shape=None) -> ShapeReport:
     """What torch (and rnnviz's runner) would say about these shapes, every problem named."""
     report = ShapeReport()
     given = tuple(int(s) for s in input_shape)
@@ -135,7 +100,7 @@ def check_input_shapes(m: ModuleShape, input_shape, h0_shape=None, c0_shape=None
                      if isinstance(e, int) and e != g]
         if wrong:
             report.problems.append(f"Expected hidden size {_fmt(expected)}, got {_fmt(shape)} for {name}: " + "; ".join(wrong))
-    report.layout = m.layout(report.seq_len if report.seq_len is not None else "seq_len", batch)
+    report.layout = layout_text(m, report.seq_len if report.seq_len is not None else "seq_len", batch)
     return report
 
 
@@ -155,13 +120,16 @@ def parse_shape(text: str) -> tuple[int, ...]:
 def check_shapes(module, inputs, h0=None) -> ShapeReport:
     """Check real tensors against `module` before anything runs; ShapeError (a ValueError) with
     every problem named and the layout, or the report when all fits."""
-    m = ModuleShape.of(module)
+    try:
+        m = ModuleInfo.of(module)
+    except ValueError:
+        raise ShapeError(f"shape pre-flight knows nn.RNN/GRU/LSTM and their cells, not {type(module).__name__}") from None
     h0_shape = c0_shape = None
     if h0 is not None:
         if m.kind == "lstm":
             if not (isinstance(h0, (tuple, list)) and len(h0) == 2):
                 raise ShapeError("an LSTM's initial state must be a pair (h0, c0)\nThe layout torch expects:\n"
-                                 + m.layout())
+                                 + layout_text(m))
             h0_shape, c0_shape = tuple(h0[0].shape), tuple(h0[1].shape)
         else:
             h0_shape = tuple(h0.shape)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import html
 
-from rnnviz.engine.preflight import ModuleShape, check_input_shapes, parse_shape
+from rnnviz.engine.module_info import ModuleInfo
+from rnnviz.engine.preflight import check_input_shapes, layout_text, parse_shape
 from rnnviz.engine.spec import SpecError
 
 from .qt import QtGui, QtWidgets
@@ -48,8 +49,8 @@ class InputShapeTab(QtWidgets.QWidget):
         form.spec_changed.connect(lambda *_: self.check())
         self.check()
 
-    def module_shape(self) -> ModuleShape:
-        return ModuleShape.from_spec(self.form.spec())
+    def module_shape(self) -> ModuleInfo:
+        return ModuleInfo.from_spec(self.form.spec())
 
     def check(self) -> None:
         """Show what torch would say about the typed shapes (nothing typed: the expected layout)."""
@@ -60,13 +61,13 @@ class InputShapeTab(QtWidgets.QWidget):
             return
         text = self.input_edit.text().strip()
         if not text:
-            self._say(None, "Expected layout for this network:", module.layout())
+            self._say(None, "Expected layout for this network:", layout_text(module))
             return
         try:
             shapes = [parse_shape(e.text()) if e.text().strip() else None
                       for e in (self.input_edit, self.h0_edit, self.c0_edit)]
         except ValueError as exc:
-            self._say(False, str(exc), module.layout())
+            self._say(False, str(exc), layout_text(module))
             return
         report = check_input_shapes(module, *shapes)
         if report.ok:

@@ -6,7 +6,8 @@ import itertools
 import pytest
 import torch
 
-from rnnviz.engine.preflight import ModuleShape, ShapeError, check_input_shapes, check_shapes, parse_shape
+from rnnviz.engine.module_info import ModuleInfo
+from rnnviz.engine.preflight import ShapeError, check_input_shapes, check_shapes, parse_shape
 from rnnviz.engine.runner import Runner
 
 MODULES = [
@@ -29,7 +30,7 @@ def torch_accepts(module, x, h0, c0) -> bool:
 @pytest.mark.filterwarnings("ignore:LSTM with projections")
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: repr(m))
 def test_preflight_agrees_with_torch(module):
-    m = ModuleShape.of(module)
+    m = ModuleInfo.of(module)
     L = m.num_layers * m.num_directions
     for x, b, s in itertools.product([(5, 6, 4), (6, 5, 4), (5, 6, 3)], (5, 6), (2, 3)):
         lstm = m.kind == "lstm"
