@@ -104,7 +104,6 @@ class NetworkDock(QtWidgets.QStackedWidget):
         self.addWidget(self.config)
         self._main = None            # the MainWindow, known from the first build
         self.opened = None           # the OpenedModel shown, if the user's model is
-        self.file_recording = None   # the OpenedModel of a recording file with several parts, when one is open
         self.trace_source = ""       # the name of a trace file about to be shown
         self.config.edit_requested.connect(self.show_form)
         self.config.part_chosen.connect(self._part_chosen)
@@ -119,9 +118,9 @@ class NetworkDock(QtWidgets.QStackedWidget):
     def _part_chosen(self, path: str) -> None:
         if self._main is None or self.opened is None or not path:
             return
-        from .own_model import choose_file_part, choose_part
+        from .own_model import choose_part
 
-        (choose_file_part if self.opened.source else choose_part)(self._main, self.opened, path)
+        choose_part(self._main, self.opened, path)
 
     def session_built(self, window) -> bool:
         """After the session took a new runner: show the configuration that fits it. True when the
@@ -133,13 +132,7 @@ class NetworkDock(QtWidgets.QStackedWidget):
         if opened is not None:
             self._show_part(window, opened, runner.part_path)
             return True
-        recording = self.file_recording
-        if session.read_only and recording is not None:
-            path = next((p for p, t in recording.traces.items() if t is runner.trace), None)
-            if path is not None:
-                self._show_part(window, recording, path)
-                return True
-        self.opened = self.file_recording = None
+        self.opened = None
         if session.read_only and runner is not None:
             self._show_trace(window, runner.trace)
             return True

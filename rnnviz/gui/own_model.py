@@ -129,12 +129,13 @@ def open_parts(window, name: str, traces: dict, modules: dict | None = None) -> 
 
 
 def choose_part(window, opened: OpenedModel, path: str) -> None:
-    """Switch the panels to part `path` of the same recording, at the same point of the pass."""
+    """Switch the panels to part `path` of the same recording (the user's model or a file), at the
+    same point of the pass."""
     runner = window.session.runner
     where = None
     if runner is not None:
         where = (runner.position, runner.num_forward, len(runner.schedule))
-    window.session.open_runner(lambda: part_runner(opened, path, where), None)
+    window.session.open_runner(lambda: part_runner(opened, path, where), None, read_only=bool(opened.source))
 
 
 def load_parts(path) -> dict:
@@ -145,18 +146,10 @@ def load_parts(path) -> dict:
 
 
 def open_file_parts(window, parts: dict, source: str) -> None:
-    """Browse the parts read from `source`, read-only; a picker when there are several."""
-    first = next(iter(parts.values()))
-    window.network.file_recording = describe(Path(source).name, dict(parts), {}, source) if len(parts) > 1 else None
-    window.open_trace(first, source)
-
-
-def choose_file_part(window, opened: OpenedModel, path: str) -> None:
-    """Another part of a recording file, at the same point of the pass."""
-    runner = window.session.runner
-    trace = opened.traces[path]
-    window.session.open_trace(trace)
-    if runner is not None:
-        new = ReplayRunner(trace)
-        window.session.seek(carried_position(runner.position, runner.num_forward, len(runner.schedule),
-                                             new.num_forward, len(new.schedule)))
+    """Browse the parts read from `source`, read-only: one trace as a trace file, several as a
+    recording with a part picker (the user's model's own way, from the file)."""
+    if len(parts) == 1:
+        window.open_trace(next(iter(parts.values())), source)
+        return
+    opened = describe(Path(source).name, dict(parts), {}, source)
+    window.session.open_runner(lambda: part_runner(opened), None, read_only=True)

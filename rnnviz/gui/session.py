@@ -170,10 +170,11 @@ class Session(QtCore.QObject):
         self.stop()
         self._submit(self._open_job, trace)
 
-    def open_runner(self, factory, spec=None) -> None:
-        """Show a runner made by `factory()` (called in the worker thread), e.g. a training iteration."""
+    def open_runner(self, factory, spec=None, read_only: bool = False) -> None:
+        """Show a runner made by `factory()` (called in the worker thread), e.g. a training iteration
+        or a part of a recording (`read_only` for one read from a file)."""
         self.stop()
-        self._submit(self._runner_job, factory, spec)
+        self._submit(self._runner_job, factory, spec, read_only)
 
     def step(self, count: int = 1) -> None:
         self._submit(self._run_job, lambda r: min(r.position + count, len(r.schedule)))
@@ -308,12 +309,15 @@ class Session(QtCore.QObject):
         yield final_frame(runner, runner.trace.device, read_only=True)
 
     @session_job
-    def _runner_job(self, factory, spec):
+    def _runner_job(self, factory, spec, read_only=False):
         limit_torch_threads()
         runner = factory()
-        device = str(next(runner.module.parameters()).device) if runner.module is not None else "cpu"
-        yield Built(runner, spec, device)
-        yield final_frame(runner, device)
+        if runner.module is not None:
+            device = str(next(runner.module.parameters()).device)
+        else:  # a part read from a file: where it was recorded
+            device = runner.trace.device if runner.replays else "cpu"
+        yield Built(runner, spec, device, read_only=read_only)
+        yield final_frame(runner, device, read_only=read_only)
 
     @session_job
     def _call_job(self, action):
