@@ -38,9 +38,6 @@ class OffscreenDocks(QtCore.QObject):
     def drawn(self, dock: QtWidgets.QDockWidget) -> None:
         self._stale.pop(id(dock), None)
 
-    def is_stale(self, dock: QtWidgets.QDockWidget) -> bool:
-        return id(dock) in self._stale
-
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt API
         if event.type() in _BACK_ON_SCREEN and id(watched) in self._stale:
             if not on_screen(watched):

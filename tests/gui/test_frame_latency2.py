@@ -109,6 +109,7 @@ def test_the_tensor_tables_columns_only_widen_while_the_layers_take_turns(qtbot,
 def test_the_names_axis_is_wide_enough_before_the_backward_pass(qtbot, make_window):
     window = make_window("seed-rnn")
     axis = window.gradients.param_plot.getAxis("left")
+    qtbot.waitUntil(lambda: axis.width() == axis.maximumWidth())  # the layout has placed what the axis asked for
     width_before = axis.width()
     window.session.run_to_end()
     wait_idle(qtbot, window)
@@ -116,6 +117,8 @@ def test_the_names_axis_is_wide_enough_before_the_backward_pass(qtbot, make_wind
     wait_idle(qtbot, window)
     names = list(window.frame.trace.param_grads)
     assert names and window.gradients._bar_names == names
-    assert axis.width() == width_before  # no re-layout of the panel to make room for the names
+    assert axis.maximumWidth() == width_before  # no re-layout of the panel to make room for the names
+    qtbot.wait(50)
+    assert axis.width() == width_before
     metrics = QtGui.QFontMetrics(axis.style["tickFont"] or axis.font())
     assert axis.textWidth >= max(metrics.horizontalAdvance(name) for name in names)
