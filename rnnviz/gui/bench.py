@@ -7,7 +7,8 @@
 - play: cells per second Play sustains at full speed with every panel live;
 - stall: the longest gap between event-loop ticks during a whole run to the end (forward + backward);
 - reset -> repainted, and the first step after a Reset: the frames that redraw everything from empty;
-- per panel: the time of each panel's own update call, over every frame above, so a regression has a name.
+- per panel: the time of each panel's own update call, over every frame above, so a regression has a name
+  (a panel whose dock is off screen, tabbed away by default, is not fed: "not fed: off screen").
 """
 from __future__ import annotations
 
@@ -198,6 +199,9 @@ def format_table(results: list[dict]) -> str:
                                                                   r["first_step_after_reset_ms"])]
         rows += [(f"panel update: {label}", stats) for label, stats in r["panel_update_ms"].items()]
         for what, stats in rows:
+            if not stats["calls"]:  # a dock tabbed away (or closed) is not fed
+                lines.append(f"{r['case']:<24} {what:<36} {'not fed: off screen':>20} {0:>6}")
+                continue
             lines.append(f"{r['case']:<24} {what:<36} {stats['median']:>9.1f} / {stats['p95']:<8.1f} {stats['calls']:>6}")
     return "\n".join(lines)
 

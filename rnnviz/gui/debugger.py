@@ -90,9 +90,9 @@ class DebuggerTools(QtCore.QObject):
 
     def _edited(self, result) -> None:
         original, edits = result
+        self.window.docks["What-if"].raise_()  # first, as the split above
         self.whatif.set_edits(original, edits)
         self.truncation.clear()
-        self.window.docks["What-if"].raise_()
         self.window.log(("what-if: " + edits[-1].describe()) if edits else "what-if: edits undone, back to the original run")
 
 
@@ -145,8 +145,10 @@ class DebuggerTools(QtCore.QObject):
         self.window.session.run_job(truncation_job, self._truncated, int(k))
 
     def _truncated(self, split) -> None:
-        self.truncation.set_split(split)
+        # Shown first: a dock tabbed away missed the frames since, and is drawn with the current one
+        # as it comes back; the split then belongs to that frame.
         self.window.docks["Truncated BPTT"].raise_()
+        self.truncation.set_split(split)
         name, total, kept, dropped, cosine = split.whh_summary()[0]
         self.window.log(f"truncated BPTT k={split.k}: {name} keeps {kept:.4g} of {total:.4g} (drops {dropped:.4g}, "
                         f"cosine {cosine:.4f})")

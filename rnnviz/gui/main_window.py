@@ -11,6 +11,7 @@ from rnnviz.teaching.presets import DEFAULT_PRESET, get_preset
 from .export import ask_export
 from .frame import Frame, Selection
 from .network_dock import NetworkDock
+from .offscreen_docks import OffscreenDocks, on_screen
 from .qt import QtCore, QtWidgets
 from .settings import settings as open_settings
 from .spec_form import SpecForm
@@ -108,6 +109,7 @@ class MainWindow(QtWidgets.QMainWindow):
         from .session import Session
 
         self.session = Session(self)
+        self._offscreen = OffscreenDocks(self._redraw_stale, self)
         self.loss_report = LossReport()
         self.shapes = ShapesPanel()
         self.activations = ActivationsPanel()
@@ -195,8 +197,21 @@ class MainWindow(QtWidgets.QMainWindow):
             widget.show()  # a widget put in a visible dock stays hidden until shown (QDockWidget.setWidget)
 
     def _redraw_panel(self, widget) -> None:
-        if self.frame is not None and any(panel is widget for _, panel in self.panels):
-            widget.show_frame(self.frame, self.selection)
+        for dock, panel in self.panels:
+            if panel is widget and self.frame is not None:
+                widget.show_frame(self.frame, self.selection)
+                self._offscreen.drawn(dock)
+
+    def _redraw_stale(self, widget) -> bool:
+        """A panel skipped while its dock was off screen, now back: drawn at once unless the worker
+        is stepping or a panel is being drawn (the lock is held), then OffscreenDocks tries again."""
+        if self.session is None or not self.session.arrays.acquire(blocking=False):
+            return False
+        try:
+            self._redraw_panel(widget)
+        finally:
+            self.session.arrays.release()
+        return True
 
     def _default_layout(self) -> None:
         d = self.docks
@@ -349,9 +364,12 @@ class MainWindow(QtWidgets.QMainWindow):
         if not self._panel_queue or self.frame is None:
             return
         dock, panel = self._panel_queue.pop(0)
-        if dock.isVisible() or not self.isVisible():
+        if on_screen(dock) or not self.isVisible():
             with self.session.arrays:  # the worker does not step while a panel reads the frame
                 panel.show_frame(self.frame, self.selection)
+            self._offscreen.drawn(dock)
+        else:  # closed, or tabbed away behind another dock: drawn when it is on screen again
+            self._offscreen.skipped(dock)
         if self._panel_queue and not self._immediate:
             QtCore.QTimer.singleShot(1, self._update_next_panel)
         elif not self._panel_queue and not self._immediate:

@@ -68,3 +68,7 @@ def test_panel_timings_name_every_panel(qtbot, window):
            "panel_update_ms": {label: stats for label in times}}
     table = format_table([row])
     assert "panel update: Hidden activations" in table and "Reset -> repainted" in table
+    assert not times["Gates"]  # tabbed away behind Hidden activations: not fed
+    row["panel_update_ms"]["Gates"] = {"median": float("nan"), "p95": float("nan"), "calls": 0}
+    gates_line = next(line for line in format_table([row]).splitlines() if "panel update: Gates" in line)
+    assert "not fed: off screen" in gates_line and "nan" not in gates_line

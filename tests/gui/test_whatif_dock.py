@@ -57,6 +57,7 @@ def test_edit_run_on_compare_and_undo(qtbot, make_window):
 def test_input_edit_and_a_bad_value(qtbot, make_window):
     window = make_window("vanishing-tanh")
     dock = window.debugger.whatif
+    window.docks["What-if"].raise_()  # its tab, as a user opens it: a dock tabbed away is drawn when shown
     dock.target_box.setCurrentIndex(dock.target_box.findData("x"))
     assert dock.index_box.maximum() == 3  # input_size 4
     dock.value_edit.setText("lots")

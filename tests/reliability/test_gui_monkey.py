@@ -13,6 +13,7 @@ from PySide6 import QtCore, QtWidgets
 
 import rnnviz
 from rnnviz.errors import NonFiniteWarning
+from rnnviz.gui.offscreen_docks import on_screen
 
 import soakreport
 
@@ -33,7 +34,7 @@ class Monkey:
         self._oracle: dict = {}
         self.actions = [self.transport, self.transport, self.transport, self.key, self.scrub, self.select,
                         self.edit_form, self.edit_form, self.type_into_form, self.build, self.build, self.preset,
-                        self.dock, self.play_briefly, self.other_window]
+                        self.dock, self.raise_tab, self.play_briefly, self.other_window]
 
     # -- actions ------------------------------------------------------------------------
     def transport(self):
@@ -109,6 +110,11 @@ class Monkey:
         else:
             dock.toggleViewAction().trigger()
 
+    def raise_tab(self):
+        dock = self.window.docks[self.rng.choice(sorted(self.window.docks))]
+        if dock.isVisible():
+            dock.raise_()  # its tab, when tabbed: the dock it hides goes off screen
+
     def play_briefly(self):
         button = self.window.transport.buttons["play"]
         if button.isEnabled():
@@ -145,10 +151,11 @@ class Monkey:
         L, D, T, B, H = trace.hidden.shape
         sel = window.selection
         layer, direction, batch = min(sel.layer, L - 1), min(sel.direction, D - 1), min(sel.batch, B - 1)
-        if window.docks["Hidden activations"].isVisible():
+        # On screen: a dock tabbed away still says isVisible(), is not fed, and catches up when raised.
+        if on_screen(window.docks["Hidden activations"]):
             np.testing.assert_allclose(window.activations.heatmap.data, trace.hidden[layer, direction, :, batch, :].T,
                                        equal_nan=True)
-        if window.docks["Gradients"].isVisible():
+        if on_screen(window.docks["Gradients"]):
             np.testing.assert_allclose(window.gradients.heatmap.data,
                                        trace.hidden_grad[layer, direction, :, batch, :].T, equal_nan=True)
         spec = window.session.spec

@@ -8,8 +8,8 @@ from rnnviz.engine.window import time_axis, window_start
 from ..frame import Frame, Selection
 from ..qt import QtWidgets, pg
 from ..style import LINE_COLOURS, set_title
-from .common import (Heatmap, SliceCopy, TimeCanvas, coloured_title, draw_time_heatmap, finite_absmax, integer_ticks,
-                     set_range, set_series)
+from .common import (Heatmap, SliceCopy, TimeCanvas, cache_item, coloured_title, draw_time_heatmap, finite_absmax,
+                     integer_ticks, set_range, set_series)
 
 HIST_BINS = 40
 MAX_LINES = 8
@@ -132,8 +132,9 @@ class ActivationsPanel(TimeCanvas):
             colour = LINE_COLOURS[i % len(LINE_COLOURS)]  # symbols too: 40 dots a line would hide its colour
             # QPen/QBrush objects, not colour strings: pyqtgraph parses a string anew on every setData
             # (0.3 ms a line, a third of a step's redraw).
-            item = self.line_plot.plot(pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=5,
-                                       symbolBrush=pg.mkBrush(colour), symbolPen=pg.mkPen(colour), connect="finite")
+            item = cache_item(self.line_plot.plot(pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=5,
+                                                  symbolBrush=pg.mkBrush(colour), symbolPen=pg.mkPen(colour),
+                                                  connect="finite"))
             self.lines.append(item)
         for i, item in enumerate(self.lines):
             if i < len(units):

@@ -7,7 +7,7 @@ import numpy as np
 
 from rnnviz.engine.window import overview_slice, window_start
 
-from ..qt import QtCore, QtWidgets, pg  # noqa: F401 - the panels import these here
+from ..qt import QtCore, QtGui, QtWidgets, pg  # noqa: F401 - the panels import these here
 from ..style import DIVERGING, LABEL_STYLE, ClippedTitle, LogAxis, style_plot  # noqa: F401 - LogAxis: its users import it here
 
 
@@ -145,14 +145,33 @@ class SliceCopy:
         return changed
 
 
-def cache_text_and_axes(scene) -> None:
-    """Axes and text items (titles, axis and colour-bar labels, hints) painted from a pixmap Qt keeps
-    and redraws when they change: a step repaints strips of a plot, and every strip over an axis
-    or a title replayed the axis's ticks and laid out the title's rich text again."""
+CACHED_ITEMS = (pg.AxisItem, QtWidgets.QGraphicsTextItem, pg.PlotCurveItem, pg.ScatterPlotItem, pg.BarGraphItem,
+                pg.ImageItem)
+PIXMAP_CACHE_KB = 64 * 1024  # Qt's default 10 MB holds the pixmaps of about one panel's items
+
+
+def cache_items(scene) -> None:
+    """Every axis, text and data item of `scene` painted from a pixmap Qt keeps in device coordinates
+    and redraws (the changed part) only when the item changes.
+
+    A step repaints strips of a plot: the time cursor moving, a heatmap's new column. Each strip
+    over an axis or a title replayed the axis's ticks and laid out the title's rich text, and each
+    strip over a line plot stroked every line again, all its points (1.6 ms for a 5-pixel strip over
+    four lines of 1000 points); from the pixmaps a strip is a copy."""
     cached = QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache
+    if QtGui.QPixmapCache.cacheLimit() < PIXMAP_CACHE_KB:
+        QtGui.QPixmapCache.setCacheLimit(PIXMAP_CACHE_KB)
     for item in scene.items():
-        if isinstance(item, (pg.AxisItem, QtWidgets.QGraphicsTextItem)) and item.cacheMode() != cached:
+        if isinstance(item, CACHED_ITEMS) and item.cacheMode() != cached:
             item.setCacheMode(cached)
+
+
+def cache_item(item: pg.GraphicsObject) -> pg.GraphicsObject:
+    """cache_items for one item added after its panel was shown (a PlotDataItem: its line and symbols)."""
+    cached = QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache
+    for part in (item.curve, item.scatter) if isinstance(item, pg.PlotDataItem) else (item,):
+        part.setCacheMode(cached)
+    return item
 
 
 class TimeCanvas(QtWidgets.QWidget):
@@ -185,7 +204,7 @@ class TimeCanvas(QtWidgets.QWidget):
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt API
         super().showEvent(event)
-        cache_text_and_axes(self.graphics.scene())  # the plots exist by now (panels that remake them call it again)
+        cache_items(self.graphics.scene())  # the plots exist by now (panels that add items later cache them too)
 
     def add_plot(self, row: int, col: int, title: str, bottom: str, left: str, log_y: bool = False,
                  decades_once: bool = False, **kw) -> pg.PlotItem:
@@ -290,7 +309,22 @@ class Heatmap:
     MAX_COLS, MAX_ROWS = 800, 400  # more than the plot has pixels: draw every k-th column/row
 
     def _colour(self, block: np.ndarray) -> np.ndarray:
-        """RGBA uint8 of a (rows, k) block of raw values: transform, levels, LUT; NaN transparent."""
+        """RGBA uint8 of a (rows, k) block of raw values: transform, levels, LUT; NaN transparent.
+
+        Columns of NaN alone (timesteps not reached yet) are left blank without the transform and the
+        LUT: a new colour range early in a run re-coloured the whole image (~9 ms for a log10 of a
+        512 x 500 image), though only the reached columns had a colour."""
+        block = np.asarray(block)
+        if block.ndim == 2 and block.shape[1] > 1:
+            filled = ~np.isnan(block).all(axis=0)
+            if not filled.all():
+                rgba = np.zeros(block.shape + (4,), dtype=np.uint8)
+                if filled.any():
+                    rgba[:, filled] = self._colour_values(block[:, filled])
+                return rgba
+        return self._colour_values(block)
+
+    def _colour_values(self, block: np.ndarray) -> np.ndarray:
         if self.transform is not None:
             block = self.transform(block)
         lo, hi = self.levels

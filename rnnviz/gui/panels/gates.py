@@ -10,7 +10,7 @@ from rnnviz.engine.window import saturated_fraction_axis
 from ..frame import Frame, Selection
 from ..qt import QtWidgets, pg
 from ..style import LINE_COLOURS, set_title
-from .common import (Heatmap, TimeCanvas, cache_text_and_axes, coloured_title, draw_time_heatmap, finite_absmax,
+from .common import (Heatmap, TimeCanvas, cache_items, coloured_title, draw_time_heatmap, finite_absmax,
                      integer_ticks, set_range, set_series)
 
 
@@ -70,7 +70,7 @@ class GatesPanel(TimeCanvas):
         set_title(self.fraction_plot, coloured_title("Saturated", [g.key.lower() for g in gates], LINE_COLOURS),
                   size="11pt")
         self.fraction_plot.getAxis("left").setTicks([[(0.0, "0"), (0.5, ".5"), (1.0, "1")], []])
-        cache_text_and_axes(self.graphics.scene())
+        cache_items(self.graphics.scene())
 
     # -- data in ------------------------------------------------------------------------
     def show_frame(self, frame: Frame, selection: Selection) -> None:

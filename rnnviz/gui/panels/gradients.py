@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnnviz.engine.names import parameter_names
+
 from ..frame import Frame, Selection
 from ..qt import QtCore, QtGui, QtWidgets, pg
 from ..style import DIVERGING, LINE_COLOURS, MAGNITUDE, set_title
-from .common import (Heatmap, SliceCopy, TimeCanvas, coloured_title, draw_time_heatmap, finite_absmax, integer_ticks,
-                     set_log_y, set_range, set_series, steady_range)
+from .common import (Heatmap, SliceCopy, TimeCanvas, cache_item, coloured_title, draw_time_heatmap, finite_absmax,
+                     integer_ticks, set_log_y, set_range, set_series, steady_range)
 
 
 def log_magnitude(values: np.ndarray) -> np.ndarray:
@@ -42,6 +44,7 @@ def magnitude_levels(values: np.ndarray) -> tuple[float, float]:
 
 EMPTY_HINT = "run the backward pass (B) to fill this"
 BAR_LABEL_PITCH = 14  # pixels per parameter name on the bar plot's axis
+NAME_MARGIN = 4       # pixels a name's tick label takes beyond its text advance (pyqtgraph's bounding box)
 # Once the backward pass is under way the plain hint would be false: say what the plot waits for.
 PARAMS_HINT = "the bars fill once the backward pass reaches t=0"
 NO_TERMS_HINT = "this recording holds no per-step dL/dW_hh terms"
@@ -143,6 +146,7 @@ class GradientsPanel(TimeCanvas):
         self._extremes = None       # (T,) smallest and largest finite nonzero |dL/dh_t| per timestep
         self._param_names: list[str] = []
         self._bar_names: list[str] | None = None
+        self._names_reserved = None   # (layers, directions, is_cell, names) the names axis was widened for
         self._bar_step = 0  # every k-th bar named: as many names as the plot's height has room for
         self.param_plot.vb.sigResized.connect(lambda *_: self._label_bars())
         self._norms = self._contrib = None   # what the hover reads: copies of the drawn values
@@ -164,8 +168,9 @@ class GradientsPanel(TimeCanvas):
             colour = LINE_COLOURS[len(store) % len(LINE_COLOURS)]
             # QPen/QBrush objects (pyqtgraph's default symbol pen made once): a colour string or tuple
             # is parsed anew on every setData.
-            store.append(plot.plot(pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=5, symbolBrush=pg.mkBrush(colour),
-                                   symbolPen=pg.mkPen((200, 200, 200)), connect="finite"))
+            store.append(cache_item(plot.plot(pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=5,
+                                              symbolBrush=pg.mkBrush(colour), symbolPen=pg.mkPen((200, 200, 200)),
+                                              connect="finite")))
         for i, item in enumerate(store):
             item.setVisible(i < count)
         return store[:count]
@@ -250,6 +255,7 @@ class GradientsPanel(TimeCanvas):
 
         norms = trace.param_grad_norms
         self._param_names = list(norms)
+        self._reserve_name_width(L, D, trace.is_cell, self._param_names)
         values = np.array([norms[n] for n in self._param_names], dtype=np.float64)
         values = np.where(np.isfinite(values), values, 0.0)
         _show_hint(self.param_plot, self.hints[id(self.param_plot)], not (values > 0).any(),
@@ -311,6 +317,23 @@ class GradientsPanel(TimeCanvas):
             return f"dL/dh_t[t={t}, unit={unit}] = not reached yet"
         log = f"  (log10|dL/dh_t| = {np.log10(abs(v)):.2f})" if self.log_box.isChecked() and v else ""
         return f"dL/dh_t[t={t}, unit={unit}] = {v:.4g}{log}"
+
+    def _reserve_name_width(self, layers: int, directions: int, is_cell: bool, names: list[str]) -> None:
+        """Widen the bar plot's names axis, before the backward pass names any bar, to the names its
+        parameters will have (torch's, for this many layers and directions): the first backward step
+        then does not re-lay out the whole panel (and repaint every plot in it) to make room."""
+        key = (layers, directions, is_cell, tuple(names))
+        if key == self._names_reserved:
+            return
+        self._names_reserved = key
+        expected = [name for l in range(layers) for d in range(directions)
+                    for name in parameter_names(l, d, is_cell).values()] + names
+        axis = self.param_plot.getAxis("left")
+        metrics = QtGui.QFontMetrics(axis.style["tickFont"] or axis.font())
+        width = max(metrics.horizontalAdvance(name) for name in expected) + NAME_MARGIN
+        if width > axis.textWidth:  # only widens, as the axis does itself
+            axis.textWidth = width
+            axis._updateWidth()
 
     def _label_bars(self) -> None:
         """Name every bar the axis has room for (a line of text each), every k-th when it has not:

@@ -58,6 +58,11 @@ def equation_text(equation: str, operands: dict) -> str:
     return "\n".join(lines)
 
 
+def _equation_args(equation: str, operands: dict) -> tuple:
+    """equation_html's arguments for a cell's equation: 14pt on one line, 12pt over several."""
+    return (equation, operands, 14 if len(equation_lines(equation)) == 1 else 12)
+
+
 # Operand names and their shapes: dark ink on a light background, light ink on the dark theme.
 EQUATION_COLOURS = {"light": ("#1f4e9c", "#b03a00"), "dark": ("#8cc8ff", "#ffb870")}
 
@@ -128,6 +133,23 @@ class EquationLabel(QtWidgets.QStackedWidget):
             return
         before = self.currentWidget()
         hints = None if before is None else self._hints_of(before)
+        label = self._label(text)
+        self.setCurrentWidget(label)
+        self._text = text
+        if hints != self._hints_of(label):  # layers alternate texts of one size
+            self.updateGeometry()
+
+    def prepare(self, text: str) -> None:
+        """Make and measure the label of `text` now, not shown: the step that shows it only switches
+        to it (a new rich-text label costs its layout, ~1.5 ms a size hint and 1 ms its first paint)."""
+        if text not in self._labels:
+            label = self._label(text)
+            self._hints_of(label)
+            label.resize(self.size())  # the stack sizes only the label it shows
+            label.grab()  # lays the text out for that size, as its first paint would
+
+    def _label(self, text: str) -> QtWidgets.QLabel:
+        """The label of `text`, made if new, now the most recently used."""
         label = self._labels.pop(text, None)
         if label is None:
             label = QtWidgets.QLabel(text)
@@ -136,17 +158,13 @@ class EquationLabel(QtWidgets.QStackedWidget):
             label.setWordWrap(self._wrap)
             self.addWidget(label)
         self._labels[text] = label
-        self.setCurrentWidget(label)
-        self._text = text
-        # Kept across a Reset (""): the first steps after it show the texts of the steps before, and a
-        # new rich-text label costs its layout again (~1.5 ms a size hint).
+        # Kept across a Reset (""): the first steps after it show the texts of the steps before.
         while len(self._labels) > self.MAX_LABELS:
             old = self._labels.pop(next(iter(self._labels)))
             self._hints.pop(old, None)
             self.removeWidget(old)
             old.deleteLater()
-        if hints != self._hints_of(label):  # layers alternate texts of one size
-            self.updateGeometry()
+        return label
 
     def _hints_of(self, label: QtWidgets.QLabel) -> tuple:
         """A label's size hints, measured once (a rich-text QLabel lays its HTML out for each ask)."""
@@ -233,6 +251,7 @@ class ShapesPanel(QtWidgets.QWidget):
         self._table_key = None
         self._shown = None
         self._table_widths: dict = {}
+        self._column_floor: dict[int, int] = {}  # column -> the widest it was set for this network
         self._rows: list = []
         self._float_format = ".4g"
 
@@ -258,6 +277,7 @@ class ShapesPanel(QtWidgets.QWidget):
         for table in (self.sequence, self.table):
             table.resizeColumnsToContents()
             table.resizeRowsToContents()
+        self._column_floor = {c: self.table.columnWidth(c) for c in range(self.table.columnCount())}
         # The whole-sequence table is small and fixed: give it the width of its columns, the rest to the other.
         total = sum(self.split.sizes())
         want = self.sequence.horizontalHeader().length() + 2 * self.sequence.frameWidth() + 4
@@ -278,6 +298,7 @@ class ShapesPanel(QtWidgets.QWidget):
             self._text = ""
             self.title.setText("Cell equation — press Step (Right arrow) to compute the first cell")
             self.equation.setText("")
+            self._prepare_equations(frame.trace)
         else:
             cell = frame.cell
             where = "" if cell is None else f" — {cell.phase}, layer {cell.layer}, direction {cell.direction}, t={cell.t}"
@@ -285,23 +306,36 @@ class ShapesPanel(QtWidgets.QWidget):
             text = equation_text(eq, operands)
             if text != self._text:
                 self._text = text
-                lines = len(equation_lines(eq))
-                self._eq_args = (eq, operands, 14 if lines == 1 else 12)
+                self._eq_args = _equation_args(eq, operands)
                 self.equation.setText(equation_html(*self._eq_args, theme_of(self)))
-            lines = len(equation_lines(eq))
-            height = 70 if lines == 1 else min(50 * lines + 8, 200)
-            if self.eq_scroll.height() != height:
-                self.eq_scroll.setFixedHeight(height)
+            self._fit_equation_height(eq)
             self.equation.setToolTip(self._text)
         seq = frame.sequence
         if seq != self._seq_key:
             self._seq_key = seq
+            self._column_floor.clear()  # another network: its columns may be narrower
             self.sequence.setRowCount(len(seq))
             for r, (name, shape, dims) in enumerate(seq):
                 for c, text in enumerate((name, "(" + ", ".join(map(str, shape)) + ")", dims)):
                     self.sequence.setItem(r, c, QtWidgets.QTableWidgetItem(text))
             self.sequence.resizeColumnsToContents()
         self._fill_table(frame.rows)
+
+    def _prepare_equations(self, trace) -> None:
+        """No cell done yet (a Build or a Reset): lay out every layer's equation once the frame is
+        drawn, so that the first step of each layer shows a label made and measured before."""
+        if trace is None or not trace.equation or not trace.operands:
+            return
+        self._fit_equation_height(trace.equation)  # now: the labels are laid out for the height they show at
+        texts = [equation_html(*_equation_args(trace.equation, {op.name: tuple(op.shape) for op in layer}),
+                               theme_of(self)) for layer in trace.operands]
+        QtCore.QTimer.singleShot(0, self, lambda: [self.equation.prepare(text) for text in texts])
+
+    def _fit_equation_height(self, equation: str) -> None:
+        lines = len(equation_lines(equation))
+        height = 70 if lines == 1 else min(50 * lines + 8, 200)
+        if self.eq_scroll.height() != height:
+            self.eq_scroll.setFixedHeight(height)
 
     def _fill_table(self, rows: list) -> None:
         self._rows = rows
@@ -330,17 +364,31 @@ class ShapesPanel(QtWidgets.QWidget):
                         item.setData(QtCore.Qt.ItemDataRole.ForegroundRole, QtGui.QColor(colour) if colour else None)
         if layout_key != self._table_key:  # column widths follow the rows, not every value
             self._table_key = layout_key
-            # remembered per row layout (and font): with 2+ layers the layout alternates every step
-            # (X_t is 8x64 in layer 0, 8x512 in layer 1) and measuring every cell cost ~1 ms a step
+            # Measured once per row layout (and font): with 2+ layers the layout alternates every step
+            # (X_t is 8x64 in layer 0, 8x512 in layer 1) and measuring every cell cost ~1 ms a step.
+            # Columns only widen while the network stays: a column whose width changes repaints the
+            # whole table and its header (~1.2 ms), and the layers' layouts would take turns.
             widths = self._table_widths
             key = (layout_key, self.table.font().key())
-            if key in widths:
-                for c, width in enumerate(widths[key]):
+            if key not in widths:
+                widths[key] = self._content_widths()
+            header = self.table.horizontalHeader()
+            last = self.table.columnCount() - 1 if header.stretchLastSection() else None
+            for c, width in enumerate(widths[key]):
+                width = max(width, self._column_floor.get(c, 0))
+                self._column_floor[c] = width
+                if c != last and self.table.columnWidth(c) != width:  # the header sizes a stretched one
                     self.table.setColumnWidth(c, width)
-            else:
-                self.table.resizeColumnsToContents()
-                widths[key] = [self.table.columnWidth(c) for c in range(self.table.columnCount())]
-            self.table_title.setText(TABLE_TITLE + self._common_title(rows))
+            title = TABLE_TITLE + self._common_title(rows)
+            if self.table_title.text() != title:
+                self.table_title.setText(title)
+
+    def _content_widths(self) -> list[int]:
+        """What resizeColumnsToContents would make each column, without resizing any (a resize
+        repaints the table from that column on)."""
+        header = self.table.horizontalHeader()
+        return [max(self.table.sizeHintForColumn(c), header.sectionSizeHint(c), header.minimumSectionSize())
+                for c in range(self.table.columnCount())]
 
     def _common_title(self, rows: list) -> str:
         """' (all float32, cpu)' while the dtype and device columns are hidden (presentation)."""
