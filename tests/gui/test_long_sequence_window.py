@@ -67,6 +67,8 @@ def test_a_spooled_lstm_opens_and_steps_with_the_traces_numbers(qtbot, make_wind
     assert set(range(heatmap.x0, heatmap.x0 + 16)) <= set(times) and 0 in times and 290 in times
     np.testing.assert_array_equal(series[list(times).index(cell.t)], trace.hidden[1, 1, cell.t, 2])
     gates = panel(window, "Gates")
+    window.docks["Gates"].raise_()   # a tabbed-away dock is fed when it comes on screen
+    wait_idle(qtbot, window)
     np.testing.assert_array_equal(gates.gate_values("F")[:, cell.t - gates.heatmaps["F"].x0], trace.gates["F"][1, 1, cell.t, 2])
     np.testing.assert_array_equal(gates.gate_values("C")[:, cell.t - gates.heatmaps["C"].x0], trace.cell[1, 1, cell.t, 2])
     # into the backward pass: the gradients panel draws dL/dh_t there
