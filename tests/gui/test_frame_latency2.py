@@ -122,3 +122,27 @@ def test_the_names_axis_is_wide_enough_before_the_backward_pass(qtbot, make_wind
     assert axis.width() == width_before
     metrics = QtGui.QFontMetrics(axis.style["tickFont"] or axis.font())
     assert axis.textWidth >= max(metrics.horizontalAdvance(name) for name in names)
+
+
+def test_the_empty_plot_hints_still_show_after_their_dock_is_resized(qtbot, make_window):
+    """Items painted from Qt's item cache must not go stale: the empty-plot hints once vanished
+    after their dock was resized (re-laid out text, its cached pixmap not redrawn)."""
+    from rnnviz.gui.qt import QtCore
+
+    window = make_window("lstm-memory")
+    _steps(qtbot, window, 5)
+    hints = list(window.gradients.hints.values())
+    assert all(hint.isVisible() for hint in hints)  # nothing to draw in the forward pass
+    window.docks["Gates"].raise_()
+    window.resizeDocks([window.docks["Gates"]], [640], QtCore.Qt.Orientation.Vertical)
+    wait_idle(qtbot, window)
+    qtbot.wait(50)
+    graphics = window.gradients.graphics
+    image = graphics.grab().toImage().convertToFormat(QtGui.QImage.Format.Format_RGB32)
+    pixels = np.frombuffer(image.constBits(), dtype=np.uint8).reshape(image.height(), image.bytesPerLine() // 4, 4)
+    ratio = image.devicePixelRatio()
+    for hint in hints:
+        rect = graphics.mapFromScene(hint.sceneBoundingRect()).boundingRect()
+        box = pixels[int(rect.top() * ratio):int(rect.bottom() * ratio), int(rect.left() * ratio):int(rect.right() * ratio), :3]
+        grey = (np.ptp(box.astype(int), axis=-1) < 12) & (box.max(axis=-1) < 200) & (box.min(axis=-1) > 90)  # #888888 text
+        assert grey.sum() > 100, f"hint {hint.hint_text!r} not painted"

@@ -162,7 +162,7 @@ def cache_items(scene) -> None:
     if QtGui.QPixmapCache.cacheLimit() < PIXMAP_CACHE_KB:
         QtGui.QPixmapCache.setCacheLimit(PIXMAP_CACHE_KB)
     for item in scene.items():
-        if isinstance(item, CACHED_ITEMS) and item.cacheMode() != cached:
+        if isinstance(item, CACHED_ITEMS) and item.cacheMode() != cached and not getattr(item, "never_cached", False):
             item.setCacheMode(cached)
 
 

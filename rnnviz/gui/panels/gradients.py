@@ -60,6 +60,9 @@ def _empty_hint(plot: pg.PlotItem) -> QtWidgets.QGraphicsTextItem:
     item = QtWidgets.QGraphicsTextItem(plot.vb)
     item.setHtml(_hint_html(EMPTY_HINT))
     item.hint_text = EMPTY_HINT
+    # Painted directly, never from Qt's item cache: re-laid out to a new width when its dock is
+    # resized, its cached pixmap was not redrawn and the hint vanished.
+    item.never_cached = True
     item.setDefaultTextColor(QtGui.QColor("#888888"))
     font = item.font()
     font.setPointSizeF(12)
