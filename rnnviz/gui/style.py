@@ -41,6 +41,9 @@ class LogAxis(pg.AxisItem):
         some layouts draw its label twice, bolder)."""
         super().__init__(orientation, **kw)
         self.decades_once = decades_once
+        # A log axis spans decades: a shared SI factor ("(x0.001)") beside 5, 10, 50 misreads it, and
+        # its label outgrew narrow docks.
+        self.enableAutoSIPrefix(False)
 
     def logTickValues(self, minVal, maxVal, size, stdTicks):  # noqa: N802, N803 - pyqtgraph API
         ticks = super().logTickValues(minVal, maxVal, size, stdTicks)
