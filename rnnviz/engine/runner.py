@@ -23,14 +23,12 @@ from .preflight import check_shapes
 from .memory import check as check_memory
 from .memory import estimate_module
 from .operands import equation as cell_equation
+from .param_grads import WeightGradSums
 from .record import layer_operands
 from .schedule import Cell, StepRecord, backward_schedule, forward_schedule, new_run_id
 from .spec import RNNSpec
 from .summaries import product_norms
 from .trace import Trace
-
-_BLOCK = 32  # backward cells per cached partial sum of the weight gradients
-
 
 @dataclass
 class _ForwardState:
@@ -112,9 +110,7 @@ class Runner:
         self._forward: dict[tuple, _ForwardState] = {}
         self._backward: dict[tuple, _BackwardState] = {}
         self._done: dict[tuple, list] = {}       # (layer, direction) -> its backward cells done, in order
-        self._block_sums: dict[tuple, list] = {}
-        self._block_prefix: dict[tuple, list] = {}
-        self._open_sums: dict[tuple, tuple] = {}   # (layer, direction) -> (cells done, their open block's sums)
+        self._weight_sums = WeightGradSums()
         self._outputs = None                     # (output, h_n, c_n) as numpy once the forward pass is done
         self._param_grads = None                 # (version, param_grads()) last computed
         self._grad_h: dict[tuple, torch.Tensor] = {}
@@ -193,9 +189,7 @@ class Runner:
             state = self._backward.pop(key)
             done = self._done[key[:2]]
             done.pop()  # backward cells are undone last first: this one is the layer's last
-            del self._block_sums.get(key[:2], [])[len(done) // _BLOCK:]
-            del self._block_prefix.get(key[:2], [])[len(done) // _BLOCK + 1:]
-            self._open_sums.pop(key[:2], None)
+            self._weight_sums.undone(key[:2], len(done))
             for acc_key, old in state.restore.items():
                 store = self._grad_c if acc_key[0] == "c" else self._grad_h
                 if old is None:
@@ -348,9 +342,7 @@ class Runner:
         self._direct = None
         self._grad_h.clear()
         self._grad_c.clear()
-        self._block_sums.clear()
-        self._block_prefix.clear()
-        self._open_sums.clear()
+        self._weight_sums.clear()
 
     def _direct_grads(self) -> torch.Tensor:
         """dL/d(out[t]) with every later state held fixed, (T, B, D*H): what the loss itself puts on
@@ -406,53 +398,16 @@ class Runner:
                           float(self.saturation[key]), grad_norm, whh, wih)
 
     # -- results -------------------------------------------------------------------------
-    def _weight_grad_sum(self, keys: list, w) -> dict[str, torch.Tensor]:
-        """The weight and bias gradient terms of the backward cells `keys`, summed in one batch."""
-        grad_gi = torch.cat([self._backward[k].grad_gi for k in keys])
-        grad_gh = torch.cat([self._backward[k].grad_gh for k in keys])
-        sums = {"weight_ih": grad_gi.T @ torch.cat([self._forward[k].x.detach() for k in keys]),
-                "weight_hh": grad_gh.T @ torch.cat([self._forward[k].h_prev.detach() for k in keys])}
-        if w.bias_ih is not None:
-            sums["bias_ih"], sums["bias_hh"] = grad_gi.sum(0), grad_gh.sum(0)
-        return sums
-
     @torch.no_grad()
     def param_grads(self) -> dict[str, np.ndarray]:
         """dL/dparam summed over the backward cells done so far (all of them: equal to .grad of loss.backward()).
 
-        Full blocks of _BLOCK cells are summed once and cached, so a long backward run does not
-        redo every cell per call; the result depends only on which cells are done, so going back
-        and stepping again gives the very same numbers.
+        The recurrent weights' sums come from engine/param_grads.WeightGradSums (cached blocks of
+        cells; the same numbers whichever way the position got here); the head's are added here.
         """
         if self._param_grads is not None and self._param_grads[0] == self.version:
             return dict(self._param_grads[1])  # every frame of one version asks again
-        result = {}
-        for (l, d), w in self._weights.items():
-            done = self._done.get((l, d), [])
-            blocks = self._block_sums.setdefault((l, d), [])  # back() drops the blocks it reopens
-            roles = ("weight_ih", "weight_hh") + (("bias_ih", "bias_hh") if w.bias_ih is not None else ())
-            # prefix[k]: zeros + blocks[0] + ... + blocks[k-1], added in that order as ever, kept so a
-            # frame adds only the open block's cells (not every block again)
-            prefix = self._block_prefix.get((l, d))
-            if prefix is None:
-                prefix = self._block_prefix[l, d] = [{role: torch.zeros_like(getattr(w, role)) for role in roles}]
-            full = len(done) // _BLOCK
-            while len(blocks) < full:
-                start = len(blocks) * _BLOCK
-                blocks.append(self._weight_grad_sum(done[start:start + _BLOCK], w))
-            while len(prefix) <= full:
-                block = blocks[len(prefix) - 1]
-                prefix.append({role: prefix[-1][role] + block[role] for role in roles})
-            rest = None
-            if len(done) > full * _BLOCK:  # the open block: summed again only when its layer moved
-                cached = self._open_sums.get((l, d))
-                if cached is None or cached[0] != len(done):
-                    cached = (len(done), self._weight_grad_sum(done[full * _BLOCK:], w))
-                    self._open_sums[l, d] = cached
-                rest = cached[1]
-            for role in roles:
-                value = prefix[full][role] if rest is None else prefix[full][role] + rest[role]
-                result[w.names[role]] = value.cpu().numpy()
+        result = self._weight_sums.sums(self._weights, self._done, self._forward, self._backward)
         ordered = {name: result[name] for name, _ in self.module.named_parameters()}
         for name, grad in self._head_grads.items():
             ordered[name] = grad.cpu().numpy()
