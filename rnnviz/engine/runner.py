@@ -17,20 +17,18 @@ import torch
 from .build import Built, build, compute_loss
 from .cells import ModuleInfo, gru_step, input_projection, layer_weights, lstm_step, rnn_step, saturation
 from .inputs import initial_states, time_major_input
-from .names import GATE_NAMES
 from . import whatif
 from .preflight import check_shapes
 from .memory import check as check_memory
 from .memory import estimate_module
 from .operands import equation as cell_equation
+from .param_grads import WeightGradSums
 from .record import layer_operands
+from .run_arrays import RunArrays
 from .schedule import Cell, StepRecord, backward_schedule, forward_schedule, new_run_id
 from .spec import RNNSpec
 from .summaries import product_norms
 from .trace import Trace
-
-_BLOCK = 32  # backward cells per cached partial sum of the weight gradients
-
 
 @dataclass
 class _ForwardState:
@@ -50,7 +48,7 @@ class _BackwardState:
     restore: dict = field(default_factory=dict)   # accumulator key -> tensor before this step
 
 
-class Runner:
+class Runner(RunArrays):
     """Steps `module` over `inputs` cell by cell, then steps backprop through time."""
 
     replays = False
@@ -103,18 +101,13 @@ class Runner:
 
     # -- position ------------------------------------------------------------------------
     def reset(self) -> None:
-        L, D, T, B, H = (self.info.num_layers, self.info.num_directions, self.seq_len, self.batch_size,
-                         self.info.hidden_size)
-        np_dtype = np.float64 if self._reference.dtype == torch.float64 else np.float32
         self.position = 0
         self.records: list[StepRecord] = []
         self.version += 1
         self._forward: dict[tuple, _ForwardState] = {}
         self._backward: dict[tuple, _BackwardState] = {}
         self._done: dict[tuple, list] = {}       # (layer, direction) -> its backward cells done, in order
-        self._block_sums: dict[tuple, list] = {}
-        self._block_prefix: dict[tuple, list] = {}
-        self._open_sums: dict[tuple, tuple] = {}   # (layer, direction) -> (cells done, their open block's sums)
+        self._weight_sums = WeightGradSums()
         self._outputs = None                     # (output, h_n, c_n) as numpy once the forward pass is done
         self._param_grads = None                 # (version, param_grads()) last computed
         self._grad_h: dict[tuple, torch.Tensor] = {}
@@ -123,25 +116,7 @@ class Runner:
         self._head_grads: dict[str, torch.Tensor] = {}
         self._head_output = None
         self._direct = None
-        if getattr(self, "hidden", None) is not None and self.hidden.dtype == np_dtype:
-            # Refilled in place: fresh arrays cost their page faults again (~200 ms for the 100 MB of
-            # (1000,8,64,512,2)), a fill a few ms. A snapshot's arrays are views of these anyway.
-            for array in self._arrays():
-                array.fill(np.nan)
-            return
-        full = lambda *shape: np.full(shape, np.nan, dtype=np_dtype)  # noqa: E731
-        self.hidden, self.hidden_grad = full(L, D, T, B, H), full(L, D, T, B, H)
-        self.cell = full(L, D, T, B, H) if self.info.kind == "lstm" else None
-        self.gates = {name: full(L, D, T, B, H) for name in GATE_NAMES[self.info.kind]}
-        self.hidden_norm, self.grad_norm, self.saturation = full(L, D, T), full(L, D, T), full(L, D, T)
-        self.whh_contrib, self.wih_contrib = full(L, D, T), full(L, D, T)
-        self.step_ms = full(len(self.schedule))
-
-    def _arrays(self) -> list[np.ndarray]:
-        """Every per-cell array a snapshot shows."""
-        arrays = [self.hidden, self.hidden_grad, self.cell, *self.gates.values(), self.hidden_norm, self.grad_norm,
-                  self.saturation, self.whh_contrib, self.wih_contrib, self.step_ms]
-        return [array for array in arrays if array is not None]
+        self._reset_arrays()
 
     @property
     def done(self) -> bool:
@@ -193,9 +168,7 @@ class Runner:
             state = self._backward.pop(key)
             done = self._done[key[:2]]
             done.pop()  # backward cells are undone last first: this one is the layer's last
-            del self._block_sums.get(key[:2], [])[len(done) // _BLOCK:]
-            del self._block_prefix.get(key[:2], [])[len(done) // _BLOCK + 1:]
-            self._open_sums.pop(key[:2], None)
+            self._weight_sums.undone(key[:2], len(done))
             for acc_key, old in state.restore.items():
                 store = self._grad_c if acc_key[0] == "c" else self._grad_h
                 if old is None:
@@ -348,9 +321,7 @@ class Runner:
         self._direct = None
         self._grad_h.clear()
         self._grad_c.clear()
-        self._block_sums.clear()
-        self._block_prefix.clear()
-        self._open_sums.clear()
+        self._weight_sums.clear()
 
     def _direct_grads(self) -> torch.Tensor:
         """dL/d(out[t]) with every later state held fixed, (T, B, D*H): what the loss itself puts on
@@ -406,102 +377,18 @@ class Runner:
                           float(self.saturation[key]), grad_norm, whh, wih)
 
     # -- results -------------------------------------------------------------------------
-    def _weight_grad_sum(self, keys: list, w) -> dict[str, torch.Tensor]:
-        """The weight and bias gradient terms of the backward cells `keys`, summed in one batch."""
-        grad_gi = torch.cat([self._backward[k].grad_gi for k in keys])
-        grad_gh = torch.cat([self._backward[k].grad_gh for k in keys])
-        sums = {"weight_ih": grad_gi.T @ torch.cat([self._forward[k].x.detach() for k in keys]),
-                "weight_hh": grad_gh.T @ torch.cat([self._forward[k].h_prev.detach() for k in keys])}
-        if w.bias_ih is not None:
-            sums["bias_ih"], sums["bias_hh"] = grad_gi.sum(0), grad_gh.sum(0)
-        return sums
-
     @torch.no_grad()
     def param_grads(self) -> dict[str, np.ndarray]:
         """dL/dparam summed over the backward cells done so far (all of them: equal to .grad of loss.backward()).
 
-        Full blocks of _BLOCK cells are summed once and cached, so a long backward run does not
-        redo every cell per call; the result depends only on which cells are done, so going back
-        and stepping again gives the very same numbers.
+        The recurrent weights' sums come from engine/param_grads.WeightGradSums (cached blocks of
+        cells; the same numbers whichever way the position got here); the head's are added here.
         """
         if self._param_grads is not None and self._param_grads[0] == self.version:
             return dict(self._param_grads[1])  # every frame of one version asks again
-        result = {}
-        for (l, d), w in self._weights.items():
-            done = self._done.get((l, d), [])
-            blocks = self._block_sums.setdefault((l, d), [])  # back() drops the blocks it reopens
-            roles = ("weight_ih", "weight_hh") + (("bias_ih", "bias_hh") if w.bias_ih is not None else ())
-            # prefix[k]: zeros + blocks[0] + ... + blocks[k-1], added in that order as ever, kept so a
-            # frame adds only the open block's cells (not every block again)
-            prefix = self._block_prefix.get((l, d))
-            if prefix is None:
-                prefix = self._block_prefix[l, d] = [{role: torch.zeros_like(getattr(w, role)) for role in roles}]
-            full = len(done) // _BLOCK
-            while len(blocks) < full:
-                start = len(blocks) * _BLOCK
-                blocks.append(self._weight_grad_sum(done[start:start + _BLOCK], w))
-            while len(prefix) <= full:
-                block = blocks[len(prefix) - 1]
-                prefix.append({role: prefix[-1][role] + block[role] for role in roles})
-            rest = None
-            if len(done) > full * _BLOCK:  # the open block: summed again only when its layer moved
-                cached = self._open_sums.get((l, d))
-                if cached is None or cached[0] != len(done):
-                    cached = (len(done), self._weight_grad_sum(done[full * _BLOCK:], w))
-                    self._open_sums[l, d] = cached
-                rest = cached[1]
-            for role in roles:
-                value = prefix[full][role] if rest is None else prefix[full][role] + rest[role]
-                result[w.names[role]] = value.cpu().numpy()
+        result = self._weight_sums.sums(self._weights, self._done, self._forward, self._backward)
         ordered = {name: result[name] for name, _ in self.module.named_parameters()}
         for name, grad in self._head_grads.items():
             ordered[name] = grad.cpu().numpy()
         self._param_grads = (self.version, ordered)
         return dict(ordered)
-
-    def snapshot(self, copy: bool = False) -> Trace:
-        """The arrays so far (NaN where not computed yet); views of the runner's own unless `copy`."""
-        take = (lambda a: None if a is None else a.copy()) if copy else (lambda a: a)  # noqa: E731
-        as_np = lambda t: None if t is None else t.detach().cpu().numpy()  # noqa: E731
-        output, h_n, c_n = self._finished_outputs() if self.position >= self.num_forward else (None, None, None)
-        if copy:
-            output, h_n, c_n = (None if a is None else a.copy() for a in (output, h_n, c_n))
-        return Trace(
-            kind=self.info.kind, is_cell=self.info.is_cell, nonlinearity=self.info.activation,
-            batch_first=self.info.batch_first, inputs=as_np(self.inputs),
-            output=output if output is not None else np.full(0, np.nan),
-            hidden=take(self.hidden), hidden_grad=take(self.hidden_grad), h_n=h_n, c_n=c_n,
-            cell=take(self.cell), gates={k: take(v) for k, v in self.gates.items()},
-            head_output=as_np(self._head_output), hidden_norm=take(self.hidden_norm), grad_norm=take(self.grad_norm),
-            saturation=take(self.saturation), whh_grad_contrib_norm=take(self.whh_contrib),
-            wih_grad_contrib_norm=take(self.wih_contrib), step_ms=take(self.step_ms),
-            loss=float("nan") if self.loss is None else self.loss, loss_name=self.loss_name,
-            param_grads=self._snapshot_grads(copy) if self.position > self.num_forward else {},
-            records=list(self.records) if copy else self.records, spec=self.spec,
-            device=str(self._reference.device), operands=self._operands,
-            equation=self.equation,
-        )
-
-    def _snapshot_grads(self, copy: bool) -> dict:
-        grads = self.param_grads()
-        return {name: grad.copy() for name, grad in grads.items()} if copy else grads
-
-    def _finished_outputs(self) -> tuple:
-        """(output, h_n, c_n) of the finished forward pass as numpy, stacked once: the backward pass
-        does not change them, and re-stacking (T, B, H) on every frame cost a few ms each."""
-        if self._outputs is None:
-            as_np = lambda t: None if t is None else t.detach().cpu().numpy()  # noqa: E731
-            c_n = None
-            with torch.no_grad():
-                out = self._top_output()
-                if self.info.is_cell:
-                    output = out
-                else:
-                    output = out.transpose(0, 1) if self.info.batch_first else out
-                last = [self._forward[l, d, (0 if d else self.seq_len - 1)]
-                        for l in range(self.info.num_layers) for d in range(self.info.num_directions)]
-                h_n = last[0].h if self.info.is_cell else torch.stack([s.h for s in last])
-                if self.info.kind == "lstm":
-                    c_n = last[0].c if self.info.is_cell else torch.stack([s.c for s in last])
-            self._outputs = (as_np(output), as_np(h_n), as_np(c_n))
-        return self._outputs

@@ -8,8 +8,8 @@ import numpy as np
 
 from guihelp import wait_idle
 from rnnviz.gui.offscreen_docks import on_screen
-from rnnviz.gui.panels.common import Heatmap
-from rnnviz.gui.panels.shapes import equation_text
+from rnnviz.gui.panels.heatmap import Heatmap
+from rnnviz.gui.panels.equation import equation_text
 from rnnviz.gui.qt import QtGui, pg
 
 

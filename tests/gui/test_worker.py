@@ -40,7 +40,7 @@ def test_replay_runner_masks_what_is_not_reached_yet():
 
 
 def test_equation_tokens_transpose_weights():
-    from rnnviz.gui.panels.shapes import equation_text
+    from rnnviz.gui.panels.equation import equation_text
 
     ops = {"H_t": (5, 2), "X_t": (5, 4), "W_ih": (2, 4), "H_{t-1}": (5, 2)}
     assert equation_text("H_t = tanh(X_t · W_ih^T + H_{t-1})", ops) == \

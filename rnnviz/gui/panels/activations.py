@@ -8,8 +8,9 @@ from rnnviz.engine.window import time_axis, window_start
 from ..frame import Frame, Selection
 from ..qt import QtWidgets, pg
 from ..style import LINE_COLOURS, set_title
-from .common import (Heatmap, SliceCopy, TimeCanvas, cache_item, coloured_title, draw_time_heatmap, finite_absmax,
-                     integer_ticks, set_range, set_series)
+from .common import (SliceCopy, TimeCanvas, cache_item, coloured_title, finite_absmax, integer_ticks, set_range,
+                     set_series)
+from .heatmap import Heatmap, draw_time_heatmap
 
 HIST_BINS = 40
 MAX_LINES = 8

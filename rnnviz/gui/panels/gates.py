@@ -10,8 +10,8 @@ from rnnviz.engine.window import saturated_fraction_axis
 from ..frame import Frame, Selection
 from ..qt import QtWidgets, pg
 from ..style import LINE_COLOURS, set_title
-from .common import (Heatmap, TimeCanvas, cache_items, coloured_title, draw_time_heatmap, finite_absmax,
-                     integer_ticks, set_range, set_series)
+from .common import TimeCanvas, cache_items, coloured_title, finite_absmax, integer_ticks, set_range, set_series
+from .heatmap import Heatmap, draw_time_heatmap
 
 
 class GatesPanel(TimeCanvas):

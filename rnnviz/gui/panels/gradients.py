@@ -8,8 +8,9 @@ from rnnviz.engine.names import parameter_names
 from ..frame import Frame, Selection
 from ..qt import QtCore, QtGui, QtWidgets, pg
 from ..style import DIVERGING, LINE_COLOURS, MAGNITUDE, set_title
-from .common import (Heatmap, SliceCopy, TimeCanvas, cache_item, coloured_title, draw_time_heatmap, finite_absmax,
-                     integer_ticks, set_log_y, set_range, set_series, steady_range)
+from .common import (SliceCopy, TimeCanvas, cache_item, coloured_title, finite_absmax, integer_ticks, set_log_y,
+                     set_range, set_series, steady_range)
+from .heatmap import Heatmap, draw_time_heatmap
 
 
 def log_magnitude(values: np.ndarray) -> np.ndarray:

@@ -8,10 +8,11 @@ from __future__ import annotations
 import numpy as np
 
 from rnnviz.analysis import spectral
+from rnnviz.engine.window import window_start
 
 from ..qt import QtCore, QtWidgets, pg
 from ..style import LINE_COLOURS, style_plot
-from .common import LogAxis, window_start
+from .common import LogAxis
 
 
 class _SpanLogAxis(LogAxis):

@@ -12,7 +12,8 @@ from superqt.utils import GeneratorWorker
 from rnnviz.teaching.presets import get_preset, preset_names
 
 from ..jobs import Failed, guarded
-from ..panels.common import Heatmap, LogAxis, TimeCanvas, coloured_title, finite_absmax
+from ..panels.common import LogAxis, TimeCanvas, coloured_title, finite_absmax
+from ..panels.heatmap import Heatmap
 from ..qt import QtCore, QtWidgets, pg
 from ..style import LINE_COLOURS, set_title, style_plot
 
