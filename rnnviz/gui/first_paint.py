@@ -8,13 +8,15 @@ imported before the window: what the start-up cost when the window waited for to
 """
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import sys
 import time
 
 from .qt import QtCore
+
+# `rnnviz bench gui` sets it to the wall-clock time it started a process: the window prints when it
+# painted (report_startup) and the process exits.
+STARTUP_REPORT = "RNNVIZ_REPORT_STARTUP"
 
 # Modules the first paint does without (each takes 0.1-0.5 s to import here); the report says which
 # of them were loaded when the window first painted.
@@ -62,6 +64,8 @@ class _Stamps(QtCore.QObject):
             self._finish()
 
     def _finish(self) -> None:
+        import json
+
         print(json.dumps(self.result), flush=True)
         # The worker may still hold torch state: nothing more to wait for, nothing to save.
         os._exit(0 if self.result["first_frame_s"] is not None else 1)
@@ -76,7 +80,8 @@ def report_startup(window, started: float) -> None:
 def startup(torch_first: bool = False) -> dict:
     """Launch `python -m rnnviz` (torch_first: with torch imported before it) in a fresh process;
     what report_startup printed there."""
-    from .launch import STARTUP_REPORT
+    import json
+    import subprocess
 
     env = dict(os.environ, RNNVIZ_SETTINGS="")  # the default layout, not this user's saved one
     env.pop("RNNVIZ_QUIT_AFTER_MS", None)

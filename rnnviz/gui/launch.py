@@ -4,9 +4,6 @@ from __future__ import annotations
 import os
 import sys
 
-# `rnnviz bench gui` sets it to the wall-clock time it started this process: the window prints when it
-# painted (first_paint.report_startup) and the process exits.
-STARTUP_REPORT = "RNNVIZ_REPORT_STARTUP"
 NO_DISPLAY = ("rnnviz: no display (DISPLAY and WAYLAND_DISPLAY are unset): render the window to a file with "
               "`rnnviz screenshot --preset seed-rnn -o window.png`, or run it under `xvfb-run rnnviz`")
 
@@ -88,9 +85,9 @@ def _exec(window) -> int:
     if window.size().width() < 800:
         window.resize(1600, 1000)
     window.show()
-    if os.environ.get(STARTUP_REPORT):
-        from .first_paint import report_startup
+    from .first_paint import STARTUP_REPORT, report_startup  # light: Qt and the standard library only
 
+    if os.environ.get(STARTUP_REPORT):
         report_startup(window, float(os.environ[STARTUP_REPORT]))
     quit_after = os.environ.get("RNNVIZ_QUIT_AFTER_MS")  # for tests: open, paint, close
     if quit_after:
