@@ -159,11 +159,17 @@ def _case(qapp, name, spec, repeats, play_seconds):
             "panel_update_ms": {label: _stats(values) for label, values in panel_times.items()},
         }
     finally:
-        window.session.stop()
-        _settle(qapp, window)
-        window.close()
-        window.deleteLater()
-        qapp.processEvents()
+        _close(qapp, window)
+
+
+def _close(qapp, window) -> None:
+    """Stop the window's work, let it settle, and close and delete it (a window left alive at exit
+    can crash pyqtgraph)."""
+    window.session.stop()
+    _settle(qapp, window)
+    window.close()
+    window.deleteLater()
+    qapp.processEvents()
 
 
 def measure(repeats: int = 30, quick: bool = False) -> list[dict]:
@@ -283,8 +289,4 @@ def measure_trace_window(trace, steps: int = 20) -> dict:
                 latency[phase].append((time.perf_counter() - start) * 1000)
         return {"open_ms": open_ms, "step_ms": _stats(latency["forward"]), "backward_step_ms": _stats(latency["backward"])}
     finally:
-        window.session.stop()
-        _settle(qapp, window)
-        window.close()
-        window.deleteLater()
-        qapp.processEvents()
+        _close(qapp, window)
