@@ -20,23 +20,20 @@ def weight_grad_sum(keys: list, w, forward: dict, backward: dict) -> dict[str, t
 
 
 class WeightGradSums:
-    """Per (layer, direction): the sums of its full blocks of BLOCK backward cells, their running
-    prefix sums, and the open block's sum. The result depends only on which cells are done, so going
+    """Per (layer, direction): the running prefix sums of its full blocks of BLOCK backward cells,
+    and the open block's sum. The result depends only on which cells are done, so going
     back and stepping again gives the very same numbers."""
 
     def __init__(self):
-        self._block_sums: dict[tuple, list] = {}
         self._block_prefix: dict[tuple, list] = {}
         self._open_sums: dict[tuple, tuple] = {}   # (layer, direction) -> (cells done, their open block's sums)
 
     def clear(self) -> None:
-        self._block_sums.clear()
         self._block_prefix.clear()
         self._open_sums.clear()
 
     def undone(self, layer_direction: tuple, done: int) -> None:
         """A backward cell of `layer_direction` was undone, `done` of its cells remain: drop what it reopens."""
-        del self._block_sums.get(layer_direction, [])[done // BLOCK:]
         del self._block_prefix.get(layer_direction, [])[done // BLOCK + 1:]
         self._open_sums.pop(layer_direction, None)
 
@@ -47,19 +44,17 @@ class WeightGradSums:
         result = {}
         for (l, d), w in weights.items():
             done = done_cells.get((l, d), [])
-            blocks = self._block_sums.setdefault((l, d), [])  # undone() drops the blocks it reopens
             roles = ("weight_ih", "weight_hh") + (("bias_ih", "bias_hh") if w.bias_ih is not None else ())
             # prefix[k]: zeros + blocks[0] + ... + blocks[k-1], added in that order as ever, kept so a
-            # frame adds only the open block's cells (not every block again)
+            # frame adds only the open block's cells (not every block again); undone() drops the
+            # prefixes a step back reopens
             prefix = self._block_prefix.get((l, d))
             if prefix is None:
                 prefix = self._block_prefix[l, d] = [{role: torch.zeros_like(getattr(w, role)) for role in roles}]
             full = len(done) // BLOCK
-            while len(blocks) < full:
-                start = len(blocks) * BLOCK
-                blocks.append(weight_grad_sum(done[start:start + BLOCK], w, forward, backward))
             while len(prefix) <= full:
-                block = blocks[len(prefix) - 1]
+                start = (len(prefix) - 1) * BLOCK
+                block = weight_grad_sum(done[start:start + BLOCK], w, forward, backward)
                 prefix.append({role: prefix[-1][role] + block[role] for role in roles})
             rest = None
             if len(done) > full * BLOCK:  # the open block: summed again only when its layer moved

@@ -196,25 +196,25 @@ def undo_job(runner, stopped, arrays):
 def truncation_job(runner, stopped, arrays, k):
     from rnnviz.engine.truncation import truncation_split
 
-    if runner.replays:
-        raise ValueError("the truncation split needs a live run: this runner only replays a finished trace")
-    while not runner.done and not stopped():
-        with arrays:
-            runner.step()
-    if runner.done:
+    if _ran_to_end(runner, stopped, arrays, "the truncation split"):
         yield truncation_split(runner, k)
 
 
 def proof_job(runner, stopped, arrays):
     from rnnviz.engine.proof import fused_vs_stepped
 
+    if _ran_to_end(runner, stopped, arrays, "the proof"):
+        yield fused_vs_stepped(runner)
+
+
+def _ran_to_end(runner, stopped, arrays, what: str) -> bool:
+    """Step a live run to its end (what a split or proof reads); False when stopped first."""
     if runner.replays:
-        raise ValueError("the proof needs a live run: this runner only replays a finished trace")
+        raise ValueError(f"{what} needs a live run: this runner only replays a finished trace")
     while not runner.done and not stopped():
         with arrays:
             runner.step()
-    if runner.done:
-        yield fused_vs_stepped(runner)
+    return runner.done
 
 
 def run_until_job(runner, stopped, arrays, conditions, device):
